@@ -1,0 +1,51 @@
+# ecrcontrol: the targets a newcomer can guess.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+export DJANGO_SETTINGS_MODULE ?= ecrcontrol.settings
+
+.PHONY: run test test-unit lint format bench binaries cluster clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip==25.3
+	$(BIN)/pip install --quiet -e '.[dev,postgres]'
+	touch $@
+
+## run: ecrcontrol on the embedded defaults (local control plane + local ECR) until Ctrl-C
+run: $(STAMP) binaries
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py runlocal
+
+## test: lint, Django checks, then the whole suite against the real control plane
+test: $(STAMP) binaries lint
+	DJANGO_SECRET_KEY=checks $(BIN)/python manage.py check --fail-level WARNING
+	DJANGO_SECRET_KEY=checks $(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## test-unit: the fast tests only (no control plane)
+test-unit: $(STAMP)
+	$(BIN)/pytest -m "not integration" $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## bench: benchmarks that print figures (none yet)
+bench: $(STAMP)
+	@echo "no benchmarks yet"
+
+## binaries: build (once, cached) kube-apiserver, kube-controller-manager, kubectl, etcd, helm
+binaries: $(STAMP)
+	$(BIN)/python -m secrets_app.localdev.binaries
+
+## cluster: only the local control plane and local ECR, until Ctrl-C
+cluster: $(STAMP) binaries
+	DJANGO_DEBUG=1 $(BIN)/python manage.py localcluster
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

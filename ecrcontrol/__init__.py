@@ -1,0 +1,1 @@
+"""The ecrcontrol Django project: settings, URLs and the WSGI entry point."""

@@ -1,0 +1,1 @@
+"""secrets_app: keeps ECR docker pull Secrets fresh in Kubernetes clusters."""

@@ -1,0 +1,206 @@
+"""Build (once) and locate the Kubernetes, etcd and helm binaries used by tests and `make run`.
+
+The binaries come from the Go module proxy, built through small wrapper modules, because
+`go install k8s.io/kubernetes/cmd/...@vX` refuses a module whose go.mod has replace
+directives (Kubernetes replaces its staging modules with local paths; etcd does the same).
+Each product is built into a per-version cache directory outside the repository, so a
+second run costs nothing. `KUBEBUILDER_ASSETS` (the envtest convention) wins when it points
+at a directory that already holds the binaries.
+
+Run as `python -m secrets_app.localdev.binaries` to build and print the directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+KUBERNETES_VERSION = "v1.36.3"
+ETCD_VERSION = "v3.6.16"
+HELM_VERSION = "v3.22.0"
+
+KUBE_BINARIES = ("kube-apiserver", "kube-controller-manager", "kubectl")
+ALL_BINARIES = (*KUBE_BINARIES, "etcd", "helm")
+
+
+class BuildError(RuntimeError):
+    """A step of the build failed; the message names the step and carries the tool's output."""
+
+
+def cache_root() -> Path:
+    base = os.environ.get("ECRCONTROL_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "ecrcontrol"
+    )
+    return Path(base)
+
+
+def bin_dir() -> Path:
+    """The directory holding the binaries for the pinned versions."""
+    return cache_root() / f"k8s-{KUBERNETES_VERSION}-etcd-{ETCD_VERSION}-helm-{HELM_VERSION}" / "bin"
+
+
+def _log(message: str) -> None:
+    print(f"[binaries] {message}", file=sys.stderr, flush=True)
+
+
+def _run(step: str, argv: list[str], cwd: Path, env: dict[str, str]) -> str:
+    _log(f"{step}: {' '.join(argv)}")
+    proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-40:])
+        raise BuildError(f"step '{step}' failed (exit {proc.returncode}):\n{tail}")
+    return proc.stdout
+
+
+def _go_env() -> dict[str, str]:
+    if not shutil.which("go"):
+        raise BuildError(
+            "the 'go' command is not installed: install Go 1.26+ or set KUBEBUILDER_ASSETS "
+            "to a directory holding kube-apiserver, kube-controller-manager, kubectl, etcd and helm"
+        )
+    env = dict(os.environ)
+    env.update(CGO_ENABLED="0", GOTOOLCHAIN="local", GOFLAGS="-mod=mod -buildvcs=false")
+    return env
+
+
+@dataclass(frozen=True)
+class Product:
+    name: str
+    module: str
+    version: str
+    packages: dict[str, str]  # binary name -> main package import path
+    ldflags: str = ""
+    # Kubernetes requires its staging modules at v0.0.0 and replaces them with local paths, so the
+    # wrapper must point each at its published version. etcd requires its sibling modules at their
+    # real versions; a wrapper module alone (which ignores a dependency's replaces) is enough.
+    replace_local: bool = False
+
+    def local_replaces(self, env: dict[str, str], workdir: Path) -> list[str]:
+        """Replace lines that turn the module's local-path replaces into published versions."""
+        if not self.replace_local:
+            return []
+        out = _run(
+            f"{self.name}: read go.mod",
+            ["go", "mod", "download", "-json", f"{self.module}@{self.version}"],
+            workdir,
+            env,
+        )
+        published = "v0" + self.version[2:] if self.module == "k8s.io/kubernetes" else self.version
+        return published_replaces(Path(json.loads(out)["GoMod"]).read_text(), published)
+
+
+def published_replaces(gomod: str, version: str) -> list[str]:
+    """For each `replace M => ./local/path` in a go.mod, a `replace M => M version` line.
+
+    Kubernetes publishes each staging module at v0.<minor>.<patch>; etcd at its own version.
+    """
+    return [
+        f"replace {module} => {module} {version}"
+        for module, target in re.findall(r"^\s*(?:replace\s+)?(\S+)\s+=>\s+(\S+)\s*$", gomod, re.M)
+        if target.startswith(".")
+    ]
+
+
+def _kube_ldflags() -> str:
+    major, minor = KUBERNETES_VERSION[1:].split(".")[:2]
+    flags = []
+    for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
+        flags += [
+            f"-X {pkg}.gitVersion={KUBERNETES_VERSION}",
+            f"-X {pkg}.gitMajor={major}",
+            f"-X {pkg}.gitMinor={minor}",
+            f"-X {pkg}.gitTreeState=clean",
+        ]
+    return " ".join(["-s", "-w", *flags])
+
+
+PRODUCTS = (
+    Product(
+        "kubernetes",
+        "k8s.io/kubernetes",
+        KUBERNETES_VERSION,
+        {name: f"k8s.io/kubernetes/cmd/{name}" for name in KUBE_BINARIES},
+        _kube_ldflags(),
+        replace_local=True,
+    ),
+    Product(
+        "etcd", "go.etcd.io/etcd/server/v3", ETCD_VERSION, {"etcd": "go.etcd.io/etcd/server/v3"}, "-s -w"
+    ),
+    Product(
+        "helm",
+        "helm.sh/helm/v3",
+        HELM_VERSION,
+        {"helm": "helm.sh/helm/v3/cmd/helm"},
+        f"-s -w -X helm.sh/helm/v3/internal/version.version={HELM_VERSION}",
+    ),
+)
+
+
+def _build(product: Product, target: Path) -> None:
+    env = _go_env()
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix=f"ecrcontrol-build-{product.name}-") as tmp:
+        work = Path(tmp)
+        replaces = product.local_replaces(env, work)
+        (work / "go.mod").write_text(
+            "module ecrcontrol.local/build\n\ngo 1.26\n\n"
+            f"require {product.module} {product.version}\n\n" + "\n".join(replaces) + "\n"
+        )
+        imports = "\n".join(f'\t_ "{pkg}"' for pkg in product.packages.values())
+        (work / "tools.go").write_text(f"//go:build tools\n\npackage tools\n\nimport (\n{imports}\n)\n")
+        _run(f"{product.name}: resolve dependencies", ["go", "mod", "tidy"], work, env)
+        for binary, pkg in product.packages.items():
+            out = target / binary
+            _run(
+                f"{product.name}: build {binary}",
+                ["go", "build", "-trimpath", "-ldflags", product.ldflags, "-o", str(out) + ".tmp", pkg],
+                work,
+                env,
+            )
+            os.replace(str(out) + ".tmp", out)
+    _log(f"{product.name} {product.version} built in {time.monotonic() - started:.0f}s")
+
+
+def assets_from_env() -> Path | None:
+    """KUBEBUILDER_ASSETS, if it names a directory that holds every binary we need."""
+    assets = os.environ.get("KUBEBUILDER_ASSETS")
+    if assets and all((Path(assets) / b).is_file() for b in ALL_BINARIES):
+        return Path(assets)
+    return None
+
+
+def ensure_binaries() -> Path:
+    """Return a directory with every binary, building what the cache lacks. Idempotent."""
+    assets = assets_from_env()
+    if assets:
+        return assets
+    target = bin_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    for product in PRODUCTS:
+        if all((target / b).is_file() for b in product.packages):
+            continue
+        _log(f"building {product.name} {product.version} into {target} (first time only, takes minutes)")
+        _build(product, target)
+    return target
+
+
+def main() -> int:
+    try:
+        path = ensure_binaries()
+    except BuildError as exc:
+        _log(f"FAILED: {exc}")
+        return 1
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""`make run`: ecrcontrol on the embedded defaults, until Ctrl-C.
+
+Starts (unless real ones are configured) a local control plane and a local ECR, migrates the
+database, creates an admin login, and runs the web role (gunicorn over TLS).
+"""
+
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from secrets_app.localdev import binaries
+from secrets_app.localdev.certs import CertificateAuthority
+from secrets_app.localdev.processes import Process
+from secrets_app.localdev.stack import kubernetes_and_ecr, say, terminate_on_sigterm
+
+
+class Command(BaseCommand):
+    help = "Run ecrcontrol against a local control plane and a local ECR (or the configured ones)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--port", type=int, default=int(os.environ.get("ECRCONTROL_PORT", "8443")))
+        parser.add_argument("--host", default="127.0.0.1")
+
+    def handle(self, *args, port: int, host: str, **options) -> None:
+        terminate_on_sigterm()
+        settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+        workdir = Path(tempfile.mkdtemp(prefix="ecrcontrol-run-"))
+        with kubernetes_and_ecr() as env:
+            call_command("migrate", interactive=False, verbosity=0)
+            username, password = self._admin_login()
+            ca = CertificateAuthority("ecrcontrol-local-web-ca")
+            (workdir / "ca.crt").write_bytes(ca.cert_pem)
+            cert, key = ca.issue("ecrcontrol-web", hosts=(host, "localhost"), server=True).write(
+                workdir, "web"
+            )
+            child_env = {**os.environ, **env, "PATH": f"{binaries.ensure_binaries()}:{os.environ['PATH']}"}
+            web = Process(
+                "web",
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "ecrcontrol.wsgi",
+                    f"--bind={host}:{port}",
+                    f"--certfile={cert}",
+                    f"--keyfile={key}",
+                    "--workers=2",
+                    "--access-logfile=-",
+                ],
+                workdir / "web.log",
+                env=child_env,
+            ).start()
+            processes = [web]
+            try:
+                web.wait_until(lambda: web.log_path.read_text().count("Booting worker") >= 1, 30, "serving")
+                url = f"https://{host}:{port}"
+                say("")
+                say("ecrcontrol is running.")
+                for name, value in env.items():
+                    say(f"export {name}={value}")
+                say(f"export PATH={child_env['PATH'].split(':', 1)[0]}:$PATH")
+                say(f"Admin:  {url}/admin/  (login {username} / {password}; CA: {workdir / 'ca.crt'})")
+                say(f"Logs:   {workdir}")
+                say("Press Ctrl-C to stop.")
+                while all(p.running() for p in processes):
+                    time.sleep(0.5)
+                dead = next(p for p in processes if not p.running())
+                raise dead.fail("stopped unexpectedly")
+            except KeyboardInterrupt:
+                say("Stopping...")
+            finally:
+                for process in reversed(processes):
+                    process.stop()
+                subprocess.run(["rm", "-rf", str(workdir)], check=False)
+
+    def _admin_login(self) -> tuple[str, str]:
+        username = os.environ.get("ECRCONTROL_ADMIN_USER", "admin")
+        password = os.environ.get("ECRCONTROL_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        user, _ = get_user_model().objects.get_or_create(username=username)
+        user.is_staff = user.is_superuser = True
+        user.set_password(password)
+        user.save()
+        return username, password

@@ -1,0 +1,46 @@
+"""Settings come from the environment and fail fast when something required is missing."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.settings import BASE_DIR
+
+
+def load_settings(**env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    return subprocess.run(
+        [sys.executable, "-c", "import ecrcontrol.settings as s; print(s.DATABASES['default']['ENGINE'])"],
+        env={**clean, **env},
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_refuses_to_start_without_a_secret_key_outside_debug():
+    result = load_settings()
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: DJANGO_SECRET_KEY is not set" in result.stderr
+
+
+def test_debug_runs_without_a_secret_key():
+    assert load_settings(DJANGO_DEBUG="1").returncode == 0
+
+
+def test_sqlite_is_the_default_database():
+    assert load_settings(DJANGO_SECRET_KEY="x").stdout.strip() == "django.db.backends.sqlite3"
+
+
+def test_database_url_selects_postgresql():
+    result = load_settings(DJANGO_SECRET_KEY="x", DATABASE_URL="postgres://u:p@db:5432/ecrcontrol")
+    assert result.stdout.strip() == "django.db.backends.postgresql"
+
+
+@pytest.mark.parametrize("value", ["maybe", "2"])
+def test_a_malformed_boolean_says_what_is_accepted(value):
+    result = load_settings(DJANGO_SECRET_KEY="x", DJANGO_DEBUG=value)
+    assert result.returncode != 0
+    assert f"DJANGO_DEBUG={value!r} is not a boolean" in result.stderr
