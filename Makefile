@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
-export DJANGO_SETTINGS_MODULE ?= ecrcontrol.settings
 
 .PHONY: run test test-unit lint format bench binaries cluster clean
 
