@@ -38,7 +38,7 @@ if not SECRET_KEY:
             "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
             "or set DJANGO_DEBUG=1 for local development."
         )
-    SECRET_KEY = "insecure-development-key-do-not-use-in-production"  # noqa: S105
+    SECRET_KEY = "insecure-development-key-do-not-use-in-production"
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
@@ -129,7 +129,9 @@ REST_FRAMEWORK = {
 # django-q2: the ORM broker by default; REDIS_URL switches to Redis.
 Q_CLUSTER = {
     "name": "ecrcontrol",
-    "workers": int(os.environ.get("ECRCONTROL_WORKERS", "2")),
+    # One worker by default: the ECR token cache is per process, so one worker means one ECR call
+    # per identity and refresh. More workers scale writes but may each fetch a token.
+    "workers": int(os.environ.get("ECRCONTROL_WORKERS", "1")),
     "timeout": 120,
     "retry": 180,
     "max_attempts": 1,
@@ -155,3 +157,21 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
     },
 }
+
+# Refresh and retry (seconds unless said otherwise). See secrets_app/services/schedule.py.
+ECRCONTROL_REFRESH_FRACTION = float(os.environ.get("ECRCONTROL_REFRESH_FRACTION", "0.5"))
+if not 0.05 <= ECRCONTROL_REFRESH_FRACTION <= 0.95:
+    raise ImproperlyConfigured(
+        f"ECRCONTROL_REFRESH_FRACTION={ECRCONTROL_REFRESH_FRACTION} is out of range: use 0.05 to 0.95 "
+        "(the share of a token's lifetime that may pass before it is refreshed)."
+    )
+ECRCONTROL_MIN_REFRESH_SECONDS = float(os.environ.get("ECRCONTROL_MIN_REFRESH_SECONDS", "60"))
+ECRCONTROL_ASSUMED_TOKEN_LIFETIME_SECONDS = float(
+    os.environ.get("ECRCONTROL_ASSUMED_TOKEN_LIFETIME_SECONDS", str(12 * 3600))
+)
+ECRCONTROL_BACKOFF_BASE_SECONDS = float(os.environ.get("ECRCONTROL_BACKOFF_BASE_SECONDS", "2"))
+ECRCONTROL_BACKOFF_MAX_SECONDS = float(os.environ.get("ECRCONTROL_BACKOFF_MAX_SECONDS", "300"))
+ECRCONTROL_PERMANENT_RETRY_SECONDS = float(os.environ.get("ECRCONTROL_PERMANENT_RETRY_SECONDS", "1800"))
+# A reconcile that was handed to a worker and did not report back within this time (the worker
+# died) is handed out again.
+ECRCONTROL_RECONCILE_LEASE_SECONDS = float(os.environ.get("ECRCONTROL_RECONCILE_LEASE_SECONDS", "60"))

@@ -54,3 +54,83 @@ def namespace(kube_api: client.ApiClient) -> Iterator[str]:
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
     yield name
     core.delete_namespace(name)
+
+
+CHART_CRDS = REPO / "chart" / "crds"
+
+
+def apply_crds(api: client.ApiClient, directory: Path) -> None:
+    """Create or replace every CRD in `directory`, then wait until each is Established."""
+    import time
+
+    import yaml
+    from kubernetes.client.rest import ApiException
+
+    extensions = client.ApiextensionsV1Api(api)
+    names = []
+    for path in sorted(directory.glob("*.yaml")):
+        for manifest in yaml.safe_load_all(path.read_text()):
+            if not manifest:
+                continue
+            name = manifest["metadata"]["name"]
+            names.append(name)
+            try:
+                extensions.create_custom_resource_definition(manifest)
+            except ApiException as exc:
+                if exc.status != 409:
+                    raise
+                current = extensions.read_custom_resource_definition(name)
+                manifest["metadata"]["resourceVersion"] = current.metadata.resource_version
+                extensions.replace_custom_resource_definition(name, manifest)
+    deadline = time.monotonic() + 30
+    for name in names:
+        while True:
+            crd = extensions.read_custom_resource_definition(name)
+            if any(c.type == "Established" and c.status == "True" for c in crd.status.conditions or []):
+                break
+            assert time.monotonic() < deadline, f"CRD {name} not established"
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def our_crds(kube_api: client.ApiClient) -> None:
+    apply_crds(kube_api, CHART_CRDS)
+
+
+@pytest.fixture
+def ecr(moto_server):
+    """The ECR endpoint for the operator: moto behind a proxy that counts token calls."""
+    from .ecrproxy import CountingProxy
+
+    proxy = CountingProxy(moto_server.url)
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture(scope="session")
+def strict_moto() -> Iterator[MotoServer]:
+    """A moto server that enforces IAM authentication: unknown keys are rejected."""
+    with MotoServer(env={"INITIAL_NO_AUTH_ACTION_COUNT": "0"}) as server:
+        yield server
+
+
+@pytest.fixture
+def start_operator(control_plane, our_crds, transactional_db, tmp_path):
+    """Start the controller and a worker against a given ECR endpoint; stopped after the test."""
+    from .operator import Operator
+
+    started = []
+
+    def start(ecr_url: str, **settings: str) -> Operator:
+        op = Operator(control_plane.kubeconfig, ecr_url, tmp_path, **settings).start()
+        started.append(op)
+        return op
+
+    yield start
+    for op in started:
+        op.stop()
+
+
+@pytest.fixture
+def operator(start_operator, ecr):
+    return start_operator(ecr.url)

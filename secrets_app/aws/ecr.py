@@ -1,0 +1,95 @@
+"""ECR authorization tokens through boto3.
+
+The endpoint comes from boto3's own configuration (AWS_ENDPOINT_URL_ECR / AWS_ENDPOINT_URL or
+the config file), as for any AWS tool: a VPC endpoint, an emulator, or the real service.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+from dataclasses import dataclass
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+# Error codes that mean "these credentials will not work until someone changes something".
+PERMANENT_CODES = {
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "AccessDeniedException",
+    "AccessDenied",
+    "AuthFailure",
+    "ExpiredTokenException",
+    "InvalidAccessKeyId",
+    "UnauthorizedOperation",
+}
+
+CLIENT_CONFIG = botocore.config.Config(
+    connect_timeout=5, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"}
+)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_key_id: str
+    secret_access_key: str = ""
+    region: str = ""
+
+    def __repr__(self) -> str:  # never show the secret key, not even in a traceback
+        return f"Credentials(access_key_id={self.access_key_id!r}, region={self.region!r})"
+
+
+@dataclass(frozen=True)
+class Token:
+    registry: str  # host name, without scheme
+    username: str
+    password: str
+    expires_at: datetime.datetime
+    issued_at: datetime.datetime
+
+    def __repr__(self) -> str:
+        return f"Token(registry={self.registry!r}, expires_at={self.expires_at.isoformat()})"
+
+
+class ECRError(Exception):
+    """Getting a token failed. `permanent`: the credentials were rejected; do not retry soon."""
+
+    def __init__(self, message: str, *, permanent: bool, code: str = "") -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.code = code
+
+
+def get_token(credentials: Credentials, timeout: float | None = None) -> Token:
+    config = CLIENT_CONFIG
+    if timeout:
+        config = config.merge(botocore.config.Config(connect_timeout=timeout, read_timeout=timeout))
+    session = boto3.session.Session(
+        aws_access_key_id=credentials.access_key_id,
+        aws_secret_access_key=credentials.secret_access_key,
+        region_name=credentials.region,
+    )
+    issued_at = datetime.datetime.now(datetime.UTC)
+    try:
+        data = session.client("ecr", config=config).get_authorization_token()["authorizationData"][0]
+    except botocore.exceptions.ClientError as exc:
+        error = exc.response.get("Error", {})
+        code, message = error.get("Code", ""), error.get("Message", "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        permanent = code in PERMANENT_CODES or status in (401, 403)
+        what = "rejected the credentials" if permanent else "returned an error"
+        raise ECRError(f"ECR {what}: {code}: {message}", permanent=permanent, code=code) from None
+    except botocore.exceptions.BotoCoreError as exc:
+        raise ECRError(f"ECR could not be reached: {exc}", permanent=False, code=type(exc).__name__) from None
+    username, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
+    return Token(
+        registry=data["proxyEndpoint"].removeprefix("https://").removeprefix("http://").rstrip("/"),
+        username=username,
+        password=password,
+        expires_at=data["expiresAt"].astimezone(datetime.UTC),
+        issued_at=issued_at,
+    )

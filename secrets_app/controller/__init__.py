@@ -1,0 +1,1 @@
+"""The controller role: watch each cluster, keep the mirror rows, hand reconciles to workers."""

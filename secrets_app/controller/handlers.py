@@ -1,0 +1,104 @@
+"""What the controller does with what it sees: mirror rows, and which reconciles to ask for.
+
+Its own writes are recognised by resourceVersion (the reconcile stores the version it wrote) and
+by generation (a status-only change never needs a reconcile), so they are not mistaken for edits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..choices import SecretState
+from ..kube.kinds import CLUSTER, LEGACY, NAMESPACED, OWNER_UID_LABEL, Kind
+from ..models import Cluster, ClusterPullSecret, ManagedSecret, NamespacedPullSecret
+from ..services import mirror
+
+Key = tuple[str, str, str]  # kind, namespace, name
+Enqueue = Callable[[Key], None]
+
+
+class Handlers:
+    def __init__(self, cluster: Cluster, enqueue: Enqueue) -> None:
+        self.cluster = cluster
+        self.enqueue = enqueue
+
+    # -- custom resources ---------------------------------------------------------------------
+    def resources_listed(self, kind: Kind, items: list[dict]) -> None:
+        if kind is LEGACY:
+            for item in items:
+                self.enqueue((kind.kind, "", item["metadata"]["name"]))
+            return
+        for item in items:
+            self._resource(kind, item, listed=True)
+        mirror.forget_missing(self.cluster, kind, {item["metadata"]["uid"] for item in items})
+
+    def resource_changed(self, kind: Kind, body: dict, deleted: bool) -> None:
+        meta = body["metadata"]
+        if kind is LEGACY:
+            if not deleted:
+                self.enqueue((kind.kind, "", meta["name"]))
+        elif deleted:
+            mirror.forget(self.cluster, kind, meta.get("namespace", ""), meta["name"])
+        else:
+            self._resource(kind, body, listed=False)
+
+    def _resource(self, kind: Kind, body: dict, listed: bool) -> None:
+        meta = body["metadata"]
+        key = (kind.kind, meta.get("namespace", ""), meta["name"])
+        model = mirror.model_for(kind)
+        row = model.objects.filter(**mirror.lookup(self.cluster, kind, key[1], key[2])).first()
+        if row and row.uid == meta["uid"] and row.resource_version == meta["resourceVersion"]:
+            if listed and row.observed_generation is None:
+                self.enqueue(key)
+            return  # our own status write, or already seen
+        row, created = mirror.upsert(self.cluster, kind, body)
+        if created or row.observed_generation != row.generation or listed:
+            self.enqueue(key)
+
+    # -- managed Secrets ----------------------------------------------------------------------
+    def secrets_listed(self, items: list[dict]) -> None:
+        for item in items:
+            self.secret_changed(item)
+        # A managed Secret deleted while we were not watching shows up as a missing row's Secret.
+        present = {(s["metadata"]["namespace"], s["metadata"]["name"]) for s in items}
+        for row in ManagedSecret.objects.filter(cluster=self.cluster, state=SecretState.SYNCED):
+            if (row.namespace, row.name) not in present:
+                self._enqueue_owner(row.owner_kind, row.owner_namespace, row.owner_name)
+
+    def secret_changed(self, secret: dict) -> None:
+        meta = secret["metadata"]
+        uid = (meta.get("labels") or {}).get(OWNER_UID_LABEL, "")
+        row = ManagedSecret.objects.filter(
+            cluster=self.cluster, namespace=meta["namespace"], name=meta["name"], owner_uid=uid
+        ).first()
+        if row and row.resource_version == meta["resourceVersion"]:
+            return  # the version we wrote
+        for ref in meta.get("ownerReferences") or []:
+            if ref.get("kind") in (NAMESPACED.kind, CLUSTER.kind):
+                namespace = meta["namespace"] if ref["kind"] == NAMESPACED.kind else ""
+                self._enqueue_owner(ref["kind"], namespace, ref["name"])
+
+    def _enqueue_owner(self, kind: str, namespace: str, name: str) -> None:
+        self.enqueue((kind, namespace, name))
+
+    # -- namespaces ---------------------------------------------------------------------------
+    def namespaces_listed(self, items: list[dict]) -> None:
+        for item in items:
+            self.namespace_changed(item)
+
+    def namespace_changed(self, namespace: dict) -> None:
+        """A namespace appeared (or changed): reconcile resources whose Secret there is missing."""
+        name = namespace["metadata"]["name"]
+        if (namespace.get("status") or {}).get("phase", "Active") != "Active":
+            return
+        synced = set(
+            ManagedSecret.objects.filter(
+                cluster=self.cluster, namespace=name, state=SecretState.SYNCED
+            ).values_list("owner_uid", flat=True)
+        )
+        for row in NamespacedPullSecret.objects.filter(cluster=self.cluster, namespace=name):
+            if row.uid not in synced:
+                self.enqueue((NAMESPACED.kind, name, row.name))
+        for row in ClusterPullSecret.objects.filter(cluster=self.cluster):
+            if name in row.namespaces and row.uid not in synced:
+                self.enqueue((CLUSTER.kind, "", row.name))

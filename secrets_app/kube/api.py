@@ -1,0 +1,206 @@
+"""Calls to the Kubernetes API: custom resources, Secrets, Namespaces, Events. Dicts in, dicts out."""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import urllib3
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+from . import connection
+from .errors import KubeError, Unavailable, from_api_exception
+from .kinds import GROUP, MANAGED_BY, MANAGED_BY_LABEL, OWNER_UID_LABEL, Kind
+
+REQUEST_TIMEOUT = (5, 30)
+
+
+def _translated(func: Callable) -> Callable:
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except ApiException as exc:
+            raise from_api_exception(exc) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise Unavailable(0, "Unavailable", f"API server unreachable: {exc}") from None
+
+    return wrapper
+
+
+class Kube:
+    """One cluster's API. Every method returns plain dicts and raises `KubeError` subclasses."""
+
+    def __init__(self, api: client.ApiClient) -> None:
+        self.api = api
+        self.core = client.CoreV1Api(api)
+        self.custom = client.CustomObjectsApi(api)
+
+    @classmethod
+    def connect(cls, kubeconfig_path: str = "", context: str = "", in_cluster: bool = False) -> Kube:
+        return cls(connection.api_client(kubeconfig_path, context, in_cluster))
+
+    # -- custom resources --------------------------------------------------------------------
+    def _args(self, kind: Kind) -> tuple[str, str]:
+        return GROUP, kind.version
+
+    @_translated
+    def get_resource(self, kind: Kind, namespace: str, name: str) -> dict | None:
+        try:
+            if kind.namespaced:
+                return self.custom.get_namespaced_custom_object(
+                    *self._args(kind), namespace, kind.plural, name, _request_timeout=REQUEST_TIMEOUT
+                )
+            return self.custom.get_cluster_custom_object(
+                *self._args(kind), kind.plural, name, _request_timeout=REQUEST_TIMEOUT
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    @_translated
+    def list_resources(self, kind: Kind) -> dict:
+        return self.custom.list_cluster_custom_object(
+            *self._args(kind), kind.plural, _request_timeout=REQUEST_TIMEOUT
+        )
+
+    @_translated
+    def create_resource(self, kind: Kind, body: dict) -> dict:
+        if kind.namespaced:
+            return self.custom.create_namespaced_custom_object(
+                *self._args(kind), body["metadata"]["namespace"], kind.plural, body
+            )
+        return self.custom.create_cluster_custom_object(*self._args(kind), kind.plural, body)
+
+    @_translated
+    def replace_resource(self, kind: Kind, body: dict) -> dict:
+        """Replace, with body.metadata.resourceVersion: the API server refuses a stale one (409)."""
+        meta = body["metadata"]
+        if kind.namespaced:
+            return self.custom.replace_namespaced_custom_object(
+                *self._args(kind), meta["namespace"], kind.plural, meta["name"], body
+            )
+        return self.custom.replace_cluster_custom_object(*self._args(kind), kind.plural, meta["name"], body)
+
+    @_translated
+    def delete_resource(self, kind: Kind, namespace: str, name: str, resource_version: str = "") -> None:
+        options = client.V1DeleteOptions(
+            preconditions=client.V1Preconditions(resource_version=resource_version or None),
+            propagation_policy="Background",
+        )
+        if kind.namespaced:
+            self.custom.delete_namespaced_custom_object(
+                *self._args(kind), namespace, kind.plural, name, body=options
+            )
+        else:
+            self.custom.delete_cluster_custom_object(*self._args(kind), kind.plural, name, body=options)
+
+    @_translated
+    def patch_status(self, kind: Kind, namespace: str, name: str, status: dict) -> dict:
+        body = {"status": status}
+        if kind.namespaced:
+            return self.custom.patch_namespaced_custom_object_status(
+                *self._args(kind), namespace, kind.plural, name, body, _request_timeout=REQUEST_TIMEOUT
+            )
+        return self.custom.patch_cluster_custom_object_status(
+            *self._args(kind), kind.plural, name, body, _request_timeout=REQUEST_TIMEOUT
+        )
+
+    # -- secrets -----------------------------------------------------------------------------
+    @_translated
+    def get_secret(self, namespace: str, name: str) -> dict | None:
+        try:
+            secret = self.core.read_namespaced_secret(name, namespace, _request_timeout=REQUEST_TIMEOUT)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return connection.to_dict(secret)
+
+    @_translated
+    def create_secret(self, namespace: str, body: dict) -> dict:
+        return connection.to_dict(
+            self.core.create_namespaced_secret(namespace, body, _request_timeout=REQUEST_TIMEOUT)
+        )
+
+    @_translated
+    def replace_secret(self, namespace: str, name: str, body: dict) -> dict:
+        return connection.to_dict(
+            self.core.replace_namespaced_secret(name, namespace, body, _request_timeout=REQUEST_TIMEOUT)
+        )
+
+    @_translated
+    def delete_secret(self, namespace: str, name: str, uid: str) -> None:
+        options = client.V1DeleteOptions(preconditions=client.V1Preconditions(uid=uid))
+        try:
+            self.core.delete_namespaced_secret(
+                name, namespace, body=options, _request_timeout=REQUEST_TIMEOUT
+            )
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+
+    @_translated
+    def list_owned_secrets(self, owner_uid: str) -> list[dict]:
+        selector = f"{MANAGED_BY_LABEL}={MANAGED_BY},{OWNER_UID_LABEL}={owner_uid}"
+        found = self.core.list_secret_for_all_namespaces(
+            label_selector=selector, _request_timeout=REQUEST_TIMEOUT
+        )
+        return [connection.to_dict(s) for s in found.items]
+
+    # -- namespaces and events ---------------------------------------------------------------
+    @_translated
+    def get_namespace(self, name: str) -> dict | None:
+        try:
+            return connection.to_dict(self.core.read_namespace(name, _request_timeout=REQUEST_TIMEOUT))
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    @_translated
+    def create_event(self, involved: dict, event_type: str, reason: str, message: str) -> None:
+        meta = involved["metadata"]
+        now = datetime.datetime.now(datetime.UTC)
+        namespace = meta.get("namespace") or "default"
+        event = client.CoreV1Event(
+            metadata=client.V1ObjectMeta(name=f"{meta['name']}.{uuid.uuid4().hex[:12]}", namespace=namespace),
+            involved_object=client.V1ObjectReference(
+                api_version=involved["apiVersion"],
+                kind=involved["kind"],
+                name=meta["name"],
+                namespace=meta.get("namespace"),
+                uid=meta["uid"],
+                resource_version=meta.get("resourceVersion"),
+            ),
+            type=event_type,
+            reason=reason,
+            message=message[:1024],
+            source=client.V1EventSource(component=MANAGED_BY),
+            reporting_component=MANAGED_BY,
+            reporting_instance=MANAGED_BY,
+            first_timestamp=now,
+            last_timestamp=now,
+            count=1,
+        )
+        self.core.create_namespaced_event(namespace, event, _request_timeout=REQUEST_TIMEOUT)
+
+    @_translated
+    def list_events(self, namespace: str, involved_uid: str) -> list[dict]:
+        found = self.core.list_namespaced_event(
+            namespace, field_selector=f"involvedObject.uid={involved_uid}"
+        )
+        return [connection.to_dict(e) for e in found.items]
+
+
+def resource_key(body: dict[str, Any]) -> tuple[str, str, str]:
+    meta = body["metadata"]
+    return body["kind"], meta.get("namespace", ""), meta["name"]
+
+
+__all__ = ["Kube", "KubeError", "resource_key"]

@@ -1,0 +1,51 @@
+"""API clients per Cluster row: a kubeconfig file, the in-cluster service account, or the default."""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+
+from kubernetes import client, config
+
+_lock = threading.Lock()
+_clients: dict[tuple, client.ApiClient] = {}
+
+
+def api_client(kubeconfig_path: str = "", context: str = "", in_cluster: bool = False) -> client.ApiClient:
+    """A cached ApiClient. With no kubeconfig path: KUBECONFIG/~/.kube/config, else in-cluster."""
+    key = (kubeconfig_path, context, in_cluster)
+    with _lock:
+        if key not in _clients:
+            _clients[key] = _load(kubeconfig_path, context, in_cluster)
+        return _clients[key]
+
+
+def _load(kubeconfig_path: str, context: str, in_cluster: bool) -> client.ApiClient:
+    if in_cluster or (not kubeconfig_path and _in_cluster_available()):
+        configuration = client.Configuration()
+        config.load_incluster_config(client_configuration=configuration)
+        return client.ApiClient(configuration)
+    return config.new_client_from_config(config_file=kubeconfig_path or None, context=context or None)
+
+
+def _in_cluster_available() -> bool:
+    return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and not os.environ.get("KUBECONFIG")
+
+
+def reset() -> None:
+    """Forget cached clients (after a kubeconfig changes, and between tests)."""
+    with _lock:
+        for api in _clients.values():
+            api.close()
+        _clients.clear()
+
+
+@functools.cache
+def serializer() -> client.ApiClient:
+    return client.ApiClient()
+
+
+def to_dict(obj) -> dict:
+    """A client model object as the plain JSON dict the API server sent."""
+    return serializer().sanitize_for_serialization(obj)

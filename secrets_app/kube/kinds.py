@@ -1,0 +1,30 @@
+"""The custom resource kinds ecrcontrol serves, and the labels it puts on what it manages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GROUP = "aws.zakariaamine.com"
+
+
+@dataclass(frozen=True)
+class Kind:
+    kind: str
+    version: str
+    plural: str
+    namespaced: bool
+
+    @property
+    def api_version(self) -> str:
+        return f"{GROUP}/{self.version}"
+
+
+NAMESPACED = Kind("AWSECRImagePullSecret", "v1alpha2", "awsecrimagepullsecrets", True)
+CLUSTER = Kind("ClusterAWSECRImagePullSecret", "v1alpha2", "clusterawsecrimagepullsecrets", False)
+LEGACY = Kind("AWSECRCredential", "v1alpha1", "awsecrcredentials", False)
+BY_NAME = {k.kind: k for k in (NAMESPACED, CLUSTER, LEGACY)}
+
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY = "ecrcontrol"
+OWNER_UID_LABEL = "ecrcontrol.io/owner-uid"
+EXPIRY_ANNOTATION = "expiry"

@@ -1,0 +1,138 @@
+"""List-then-watch loops that keep the newest resourceVersion, re-list on 410 and reconnect.
+
+Each loop hands plain dicts to two callbacks: `on_list(items)` after every (re-)list, with the
+complete current state, and `on_event(obj, deleted)` for every change after it. Only the mirror
+uses `deleted` (to drop a row); reconciles re-read state, so a missed or repeated event is harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import urllib3
+from kubernetes import watch
+from kubernetes.client.rest import ApiException
+
+from .api import Kube
+from .kinds import GROUP, MANAGED_BY, MANAGED_BY_LABEL, Kind
+
+log = logging.getLogger(__name__)
+
+WATCH_SECONDS = 60  # the server ends each watch after this; we resume from the last resourceVersion
+MAX_BACKOFF = 30.0
+
+
+class _Gone(Exception):
+    """410 Gone: resource versions are kept only for a few minutes, so re-list."""
+
+
+@dataclass
+class Source:
+    name: str
+    list_func: Callable
+    kwargs: dict
+
+
+def resources_source(kube: Kube, kind: Kind) -> Source:
+    return Source(
+        kind.kind,
+        kube.custom.list_cluster_custom_object,
+        {"group": GROUP, "version": kind.version, "plural": kind.plural},
+    )
+
+
+def managed_secrets_source(kube: Kube) -> Source:
+    return Source(
+        "Secret",
+        kube.core.list_secret_for_all_namespaces,
+        {"label_selector": f"{MANAGED_BY_LABEL}={MANAGED_BY}"},
+    )
+
+
+def namespaces_source(kube: Kube) -> Source:
+    return Source("Namespace", kube.core.list_namespace, {})
+
+
+class WatchLoop(threading.Thread):
+    def __init__(
+        self,
+        source: Source,
+        on_list: Callable[[list[dict]], None],
+        on_event: Callable[[dict, bool], None],
+        stop: threading.Event,
+        label: str = "",
+    ) -> None:
+        super().__init__(name=f"watch-{label}{source.name}", daemon=True)
+        self.source, self.on_list, self.on_event, self.stop_event = source, on_list, on_event, stop
+        self.resource_version = ""
+        self.lists = 0  # how many times it (re-)listed: visible to tests and metrics
+        self._watch = watch.Watch()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self._watch.stop()
+
+    def run(self) -> None:
+        failures = 0
+        while not self.stop_event.is_set():
+            try:
+                self._list()
+                failures = 0
+                self._watch_until_stopped()
+            except _Gone:
+                log.info(
+                    "%s: resourceVersion %s expired (410 Gone); re-listing", self.name, self.resource_version
+                )
+            except (ApiException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+                failures += 1
+                delay = min(MAX_BACKOFF, 0.5 * 2**failures) * random.uniform(0.5, 1.0)  # noqa: S311
+                log.warning("%s: API server unavailable (%s); reconnecting in %.1fs", self.name, exc, delay)
+                self.stop_event.wait(delay)
+            except Exception:
+                # A bug in a callback must not end the watch forever: log it and start over.
+                log.exception("%s: unexpected error; re-listing", self.name)
+                self.stop_event.wait(1.0)
+
+    def _list(self) -> None:
+        response = self.source.list_func(
+            **self.source.kwargs, _preload_content=False, _request_timeout=(5, 60)
+        )
+        data = json.loads(response.data)
+        self.resource_version = data["metadata"]["resourceVersion"]
+        self.lists += 1
+        self.on_list(data.get("items", []))
+
+    def _watch_until_stopped(self) -> None:
+        while not self.stop_event.is_set():
+            stream = self._watch.stream(
+                self.source.list_func,
+                **self.source.kwargs,
+                resource_version=self.resource_version,
+                allow_watch_bookmarks=True,
+                timeout_seconds=WATCH_SECONDS,
+                _request_timeout=(5, WATCH_SECONDS + 30),
+            )
+            try:
+                for event in stream:
+                    obj = event["raw_object"]
+                    if event["type"] == "ERROR":
+                        if obj.get("code") == 410:
+                            raise _Gone()
+                        raise ApiException(status=obj.get("code"), reason=obj.get("message"))
+                    self.resource_version = obj["metadata"]["resourceVersion"]
+                    if event["type"] != "BOOKMARK":
+                        self.on_event(obj, event["type"] == "DELETED")
+                    if self.stop_event.is_set():
+                        return
+            except ApiException as exc:
+                if exc.status == 410:
+                    raise _Gone() from None
+                raise
+
+
+__all__ = ["WatchLoop", "managed_secrets_source", "namespaces_source", "resources_source"]

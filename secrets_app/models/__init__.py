@@ -1,0 +1,7 @@
+"""Mirror rows of the cluster's state: clusters, custom resources and the Secrets they manage."""
+
+from .clusters import Cluster
+from .resources import ClusterPullSecret, NamespacedPullSecret, PullSecretResource
+from .secrets import ManagedSecret
+
+__all__ = ["Cluster", "ClusterPullSecret", "ManagedSecret", "NamespacedPullSecret", "PullSecretResource"]

@@ -1,0 +1,93 @@
+"""Mirrors of the AWSECRImagePullSecret and ClusterAWSECRImagePullSecret custom resources.
+
+The secret access key is deliberately absent: it lives only in the cluster object.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from .clusters import Cluster
+
+
+class PullSecretResource(models.Model):
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE)
+    name = models.CharField(max_length=253)
+    uid = models.CharField(max_length=64, blank=True, editable=False)
+    resource_version = models.CharField(max_length=64, blank=True, editable=False)
+    generation = models.BigIntegerField(default=0, editable=False)
+
+    # spec, without spec.awsAccess.secretAccessKey
+    secret_name = models.CharField(max_length=253)
+    access_key_id = models.CharField(max_length=128, blank=True)
+    region = models.CharField(max_length=32)
+
+    # status, as last written to the cluster
+    ready = models.BooleanField(null=True, editable=False)
+    reason = models.CharField(max_length=64, blank=True, editable=False)
+    message = models.TextField(blank=True, editable=False)
+    observed_generation = models.BigIntegerField(null=True, editable=False)
+    last_refresh = models.DateTimeField(null=True, editable=False)
+    expires_at = models.DateTimeField(null=True, editable=False)
+    next_refresh = models.DateTimeField(null=True, editable=False)
+
+    # bookkeeping for the controller: when to reconcile next, and how many temporary failures in a row
+    requeue_at = models.DateTimeField(null=True, editable=False, db_index=True)
+    failures = models.PositiveIntegerField(default=0, editable=False)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    KIND = ""
+
+    @property
+    def namespace_key(self) -> str:
+        return ""
+
+    def target_namespaces(self) -> list[str]:
+        raise NotImplementedError
+
+
+class NamespacedPullSecret(PullSecretResource):
+    """An AWSECRImagePullSecret: one Secret in its own namespace."""
+
+    KIND = "AWSECRImagePullSecret"
+    namespace = models.CharField(max_length=63)
+
+    class Meta:
+        verbose_name = "AWSECRImagePullSecret"
+        ordering = ["cluster", "namespace", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cluster", "namespace", "name"], name="unique_namespaced_resource"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def namespace_key(self) -> str:
+        return self.namespace
+
+    def target_namespaces(self) -> list[str]:
+        return [self.namespace]
+
+
+class ClusterPullSecret(PullSecretResource):
+    """A ClusterAWSECRImagePullSecret: the same Secret in each listed namespace."""
+
+    KIND = "ClusterAWSECRImagePullSecret"
+    namespaces = models.JSONField(default=list)
+
+    class Meta:
+        verbose_name = "ClusterAWSECRImagePullSecret"
+        ordering = ["cluster", "name"]
+        constraints = [models.UniqueConstraint(fields=["cluster", "name"], name="unique_cluster_resource")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def target_namespaces(self) -> list[str]:
+        return list(self.namespaces)

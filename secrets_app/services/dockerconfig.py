@@ -1,0 +1,134 @@
+"""The managed docker Secret: what it should contain, and whether an existing one is ours and current."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import json
+
+from ..aws.ecr import Token
+from ..kube.kinds import (
+    EXPIRY_ANNOTATION,
+    GROUP,
+    LEGACY,
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
+    OWNER_UID_LABEL,
+)
+
+SECRET_TYPE = "kubernetes.io/dockerconfigjson"
+DATA_KEY = ".dockerconfigjson"
+# What we wrote, so that a hand edit is noticed and a still-fresh Secret is not rewritten (which
+# also keeps two workers holding different valid tokens from overwriting each other).
+HASH_ANNOTATION = "ecrcontrol.io/data-hash"
+REFRESH_ANNOTATION = "ecrcontrol.io/refresh-at"
+IDENTITY_ANNOTATION = "ecrcontrol.io/identity"
+
+
+def rfc3339(value) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _hash(data: dict) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def identity(access_key_id: str, region: str) -> str:
+    """Names the AWS identity and region without revealing anything secret."""
+    return hashlib.sha256(f"{access_key_id}/{region}".encode()).hexdigest()[:16]
+
+
+def parse_time(value: str | None) -> datetime.datetime | None:
+    try:
+        return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
+
+
+def desired_secret(
+    owner: dict, namespace: str, token: Token, refresh_at: datetime.datetime, identity: str
+) -> dict:
+    """The complete Secret for one namespace, owned by the custom resource `owner`."""
+    auth = base64.b64encode(f"{token.username}:{token.password}".encode()).decode()
+    config = {
+        "auths": {token.registry: {"username": token.username, "password": token.password, "auth": auth}}
+    }
+    meta = owner["metadata"]
+    data = {DATA_KEY: base64.b64encode(json.dumps(config, separators=(",", ":")).encode()).decode()}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": SECRET_TYPE,
+        "metadata": {
+            "name": owner["spec"]["secretName"],
+            "namespace": namespace,
+            "labels": {MANAGED_BY_LABEL: MANAGED_BY, OWNER_UID_LABEL: meta["uid"]},
+            "annotations": {
+                EXPIRY_ANNOTATION: rfc3339(token.expires_at),
+                REFRESH_ANNOTATION: rfc3339(refresh_at),
+                IDENTITY_ANNOTATION: identity,
+                HASH_ANNOTATION: _hash(data),
+            },
+            "ownerReferences": [
+                {
+                    "apiVersion": owner["apiVersion"],
+                    "kind": owner["kind"],
+                    "name": meta["name"],
+                    "uid": meta["uid"],
+                    "controller": True,
+                    "blockOwnerDeletion": False,
+                }
+            ],
+        },
+        "data": data,
+    }
+
+
+def is_ours(existing: dict, owner: dict) -> bool:
+    """Ours: labelled for this owner, or the seed operator's Secret for this very object (adopted)."""
+    meta = existing.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    uid, name = owner["metadata"]["uid"], owner["metadata"]["name"]
+    if labels.get(MANAGED_BY_LABEL) == MANAGED_BY:
+        return labels.get(OWNER_UID_LABEL) == uid
+    for ref in meta.get("ownerReferences") or []:
+        if not ref.get("apiVersion", "").startswith(GROUP + "/"):
+            continue
+        if ref.get("uid") == uid or (ref.get("kind") == LEGACY.kind and ref.get("name") == name):
+            return True
+    return False
+
+
+def is_current(existing: dict, desired: dict, now: datetime.datetime) -> bool:
+    """True when the existing Secret needs no write: untouched since we wrote it, same identity,
+    owner and name, and not yet due for refresh."""
+    have, want = existing.get("metadata") or {}, desired["metadata"]
+    labels, annotations = have.get("labels") or {}, have.get("annotations") or {}
+    refresh = parse_time(annotations.get(REFRESH_ANNOTATION))
+    return (
+        existing.get("type") == desired["type"]
+        and annotations.get(HASH_ANNOTATION) == _hash(existing.get("data") or {})
+        and annotations.get(IDENTITY_ANNOTATION) == want["annotations"][IDENTITY_ANNOTATION]
+        and all(labels.get(k) == v for k, v in want["labels"].items())
+        and _owner_uids(have) >= _owner_uids(want)
+        and refresh is not None
+        and now < refresh
+    )
+
+
+def _owner_uids(meta: dict) -> set[str]:
+    return {ref.get("uid") for ref in meta.get("ownerReferences") or []}
+
+
+def merged(existing: dict, desired: dict) -> dict:
+    """`desired`, keeping the existing object's resourceVersion and any labels/annotations others added."""
+    meta = existing["metadata"]
+    body = json.loads(json.dumps(desired))
+    body["metadata"]["resourceVersion"] = meta["resourceVersion"]
+    body["metadata"]["labels"] = {**(meta.get("labels") or {}), **desired["metadata"]["labels"]}
+    body["metadata"]["annotations"] = {
+        **(meta.get("annotations") or {}),
+        **desired["metadata"]["annotations"],
+    }
+    return body

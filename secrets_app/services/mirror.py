@@ -1,0 +1,72 @@
+"""Cluster to database: upsert and delete mirror rows from custom resource bodies.
+
+Rows are written with QuerySet.update/create so that no save signal can push them back.
+"""
+
+from __future__ import annotations
+
+from ..kube.kinds import CLUSTER, NAMESPACED, Kind
+from ..models import Cluster, ClusterPullSecret, ManagedSecret, NamespacedPullSecret, PullSecretResource
+from .credentials import decode_key
+
+MODELS: dict[str, type[PullSecretResource]] = {
+    NAMESPACED.kind: NamespacedPullSecret,
+    CLUSTER.kind: ClusterPullSecret,
+}
+
+
+def model_for(kind: Kind) -> type[PullSecretResource]:
+    return MODELS[kind.kind]
+
+
+def lookup(cluster: Cluster, kind: Kind, namespace: str, name: str) -> dict:
+    fields = {"cluster": cluster, "name": name}
+    if kind.namespaced:
+        fields["namespace"] = namespace
+    return fields
+
+
+def spec_fields(kind: Kind, body: dict) -> dict:
+    """Mirror columns from a body. The secret access key is never among them."""
+    meta, spec = body["metadata"], body.get("spec") or {}
+    access = spec.get("awsAccess") or {}
+    fields = {
+        "uid": meta["uid"],
+        "resource_version": meta["resourceVersion"],
+        "generation": meta.get("generation") or 0,
+        "secret_name": spec.get("secretName") or "",
+        "access_key_id": decode_key(access.get("accessKeyId") or ""),
+        "region": access.get("region") or "",
+    }
+    if not kind.namespaced:
+        fields["namespaces"] = list(spec.get("namespaces") or [])
+    return fields
+
+
+def upsert(cluster: Cluster, kind: Kind, body: dict) -> tuple[PullSecretResource, bool]:
+    """Create or update the row; returns (row, created)."""
+    meta = body["metadata"]
+    model = model_for(kind)
+    key = lookup(cluster, kind, meta.get("namespace", ""), meta["name"])
+    fields = spec_fields(kind, body)
+    rows = model.objects.filter(**key)
+    if rows.exclude(uid=fields["uid"]).exclude(uid="").exists():
+        # Deleted and re-created under the same name: a new object, forget the old one's state.
+        forget(cluster, kind, key.get("namespace", ""), meta["name"])
+    if rows.update(**fields):
+        return rows.get(), False
+    return model.objects.create(**key, **fields), True
+
+
+def forget(cluster: Cluster, kind: Kind, namespace: str, name: str) -> None:
+    rows = model_for(kind).objects.filter(**lookup(cluster, kind, namespace, name))
+    uids = [uid for uid in rows.values_list("uid", flat=True) if uid]
+    ManagedSecret.objects.filter(cluster=cluster, owner_uid__in=uids).delete()
+    rows.delete()
+
+
+def forget_missing(cluster: Cluster, kind: Kind, present_uids: set[str]) -> None:
+    """After a full list: drop rows of objects that no longer exist in the cluster."""
+    stale = model_for(kind).objects.filter(cluster=cluster).exclude(uid__in=present_uids).exclude(uid="")
+    ManagedSecret.objects.filter(cluster=cluster, owner_uid__in=stale.values("uid")).delete()
+    stale.delete()

@@ -1,0 +1,277 @@
+"""Reconcile one custom resource: level-triggered, idempotent, writes only what differs.
+
+Re-read the resource (gone: forget it), get a token (cached per identity), make the Secret in
+each target namespace match, remove the ones no longer wanted, then report status and decide when
+to come back: at the token's refresh point, after a backoff for temporary errors, or much later
+for permanent ones.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass
+
+from ..aws.ecr import ECRError, Token
+from ..choices import SecretState
+from ..kube.api import Kube
+from ..kube.errors import Forbidden, KubeError, NotFound
+from ..kube.kinds import BY_NAME, LEGACY, Kind
+from ..models import Cluster, ManagedSecret
+from . import conversion, dockerconfig, mirror, schedule, status
+from .clusters import kube_for
+from .credentials import SpecError, credentials_from_spec
+from .tokens import cache
+
+log = logging.getLogger(__name__)
+
+MSG_NAMESPACE_MISSING = "namespace {ns} does not exist; the Secret will be created when it does"
+MSG_NAMESPACE_TERMINATING = "namespace {ns} is being deleted"
+MSG_FOREIGN_SECRET = (
+    "a Secret named {name} already exists in namespace {ns} and is not managed by ecrcontrol: "
+    "delete or rename it, or choose another spec.secretName"
+)
+MSG_CREATED = "secret {name} created successfully in namespace {ns}"
+MSG_UPDATED = "secret {name} updated successfully in namespace {ns}"
+MSG_SECRET_NAME_MISSING = "spec.secretName is missing: set the name of the docker Secret to manage."
+MSG_NAMESPACES_MISSING = "spec.namespaces is empty: list at least one namespace."
+
+
+@dataclass
+class _NamespaceSync:
+    result: status.NamespaceResult
+    temporary: bool = False
+
+
+def reconcile(cluster: Cluster, kind_name: str, namespace: str, name: str) -> None:
+    kind = BY_NAME[kind_name]
+    kube = kube_for(cluster)
+    if kind is LEGACY:
+        conversion.convert(kube, name)
+        return
+    body = kube.get_resource(kind, namespace, name)
+    if body is None:
+        mirror.forget(cluster, kind, namespace, name)
+        return
+    if body["metadata"].get("deletionTimestamp"):
+        return  # its Secrets go with it (ownerReferences); the watch removes the row when it is gone
+    row, _ = mirror.upsert(cluster, kind, body)
+    _Reconciler(cluster, kind, kube, body, row).run()
+
+
+class _Reconciler:
+    def __init__(self, cluster: Cluster, kind: Kind, kube: Kube, body: dict, row) -> None:
+        self.cluster, self.kind, self.kube, self.body, self.row = cluster, kind, kube, body, row
+        self.meta, self.spec = body["metadata"], body.get("spec") or {}
+        self.now = datetime.datetime.now(datetime.UTC)
+        self.wrote = False
+
+    def targets(self) -> list[str]:
+        if self.kind.namespaced:
+            return [self.meta["namespace"]]
+        return list(dict.fromkeys(self.spec.get("namespaces") or []))
+
+    def run(self) -> None:
+        try:
+            credentials = self._validated_credentials()
+        except SpecError as exc:
+            self._finish(status.Outcome(False, status.INVALID_SPEC, str(exc)), requeue_at=None)
+            return
+        try:
+            token = cache.get(credentials)
+        except ECRError as exc:
+            self._token_failed(exc, credentials.region)
+            return
+        refresh_at = schedule.refresh_at(token)
+        identity = dockerconfig.identity(credentials.access_key_id, credentials.region)
+        syncs = [self._sync_namespace(ns, token, refresh_at, identity) for ns in self.targets()]
+        self._prune(set(self.targets()))
+        self._finish_synced(syncs, token, refresh_at)
+
+    def _validated_credentials(self):
+        problems = []
+        if not self.spec.get("secretName"):
+            problems.append(MSG_SECRET_NAME_MISSING)
+        if not self.kind.namespaced and not self.targets():
+            problems.append(MSG_NAMESPACES_MISSING)
+        try:
+            credentials = credentials_from_spec(self.spec)
+        except SpecError as exc:
+            problems.append(str(exc))
+        if problems:
+            raise SpecError(" ".join(problems))
+        return credentials
+
+    # -- ECR -----------------------------------------------------------------------------
+    def _token_failed(self, exc: ECRError, region: str) -> None:
+        if exc.permanent:
+            retry = self.now + schedule.permanent_retry()
+            message = status.MSG_CREDENTIALS_REJECTED.format(
+                error=exc, region=region, retry=dockerconfig.rfc3339(retry)
+            )
+            failures = 0
+        else:
+            failures = self.row.failures + 1
+            retry = self.now + schedule.backoff(failures)
+            message = status.MSG_ECR_UNAVAILABLE.format(error=exc)
+        changed = self._finish(
+            status.Outcome(False, status.AUTH_TOKEN_FAILED, message), requeue_at=retry, failures=failures
+        )
+        if changed:
+            self._event("Warning", status.AUTH_TOKEN_FAILED, message)
+
+    # -- Secrets ---------------------------------------------------------------------------
+    def _sync_namespace(self, ns: str, token: Token, refresh_at, identity: str) -> _NamespaceSync:
+        name = self.spec["secretName"]
+        desired = dockerconfig.desired_secret(self.body, ns, token, refresh_at, identity)
+        action, reason = "creating", "CreateSecretError"
+        try:
+            existing = self.kube.get_secret(ns, name)
+            if existing is None:
+                written = self.kube.create_secret(ns, desired)
+                self._event("Normal", "SecretCreationSuccess", MSG_CREATED.format(name=name, ns=ns))
+            elif not dockerconfig.is_ours(existing, self.body):
+                message = MSG_FOREIGN_SECRET.format(name=name, ns=ns)
+                self._record(ns, SecretState.CONFLICT, error=message)
+                return _NamespaceSync(status.NamespaceResult(ns, False, "SecretConflict", message))
+            elif dockerconfig.is_current(existing, desired, self.now):
+                written = existing
+            else:
+                action, reason = "updating", "UpdateSecretError"
+                written = self.kube.replace_secret(ns, name, dockerconfig.merged(existing, desired))
+                self._event("Normal", "SecretUpdateSuccess", MSG_UPDATED.format(name=name, ns=ns))
+        except (NotFound, Forbidden) as exc:
+            return self._namespace_unavailable(ns, exc)
+        except KubeError as exc:
+            message = f"error {action} secret {name} in namespace {ns}: {exc}"
+            self._event("Warning", reason, message)
+            self._record(ns, SecretState.FAILED, error=message)
+            return _NamespaceSync(status.NamespaceResult(ns, False, reason, message), temporary=exc.temporary)
+        annotations = written["metadata"].get("annotations") or {}
+        self._record(
+            ns,
+            SecretState.SYNCED,
+            resource_version=written["metadata"]["resourceVersion"],
+            expires_at=dockerconfig.parse_time(annotations.get(dockerconfig.EXPIRY_ANNOTATION)),
+            written=written is not existing,
+        )
+        return _NamespaceSync(
+            status.NamespaceResult(ns, True, "SecretSynced", f"secret {name} is up to date")
+        )
+
+    def _namespace_unavailable(self, ns: str, exc: KubeError) -> _NamespaceSync:
+        namespace = self.kube.get_namespace(ns)
+        if namespace is None:
+            message, reason = MSG_NAMESPACE_MISSING.format(ns=ns), "NamespaceNotFound"
+        elif (namespace.get("status") or {}).get("phase") == "Terminating":
+            message, reason = MSG_NAMESPACE_TERMINATING.format(ns=ns), "NamespaceTerminating"
+        else:  # forbidden for another reason (RBAC, admission): not going away by itself soon
+            message, reason = f"cannot write secret in namespace {ns}: {exc}", "CreateSecretError"
+            self._event("Warning", reason, message)
+        self._record(ns, SecretState.FAILED, error=message)
+        return _NamespaceSync(status.NamespaceResult(ns, False, reason, message))
+
+    def _prune(self, targets: set[str]) -> None:
+        """Delete our Secrets that are no longer wanted (namespace removed, secretName changed)."""
+        wanted = {(ns, self.spec["secretName"]) for ns in targets}
+        for secret in self.kube.list_owned_secrets(self.meta["uid"]):
+            meta = secret["metadata"]
+            if (meta["namespace"], meta["name"]) not in wanted:
+                self.kube.delete_secret(meta["namespace"], meta["name"], meta["uid"])
+                log.info(
+                    "deleted secret %s/%s no longer wanted by %s", meta["namespace"], meta["name"], self.row
+                )
+        stale = ManagedSecret.objects.filter(cluster=self.cluster, owner_uid=self.meta["uid"])
+        for row in stale:
+            if (row.namespace, row.name) not in wanted:
+                row.delete()
+
+    def _record(
+        self, ns: str, state: str, *, error="", resource_version="", expires_at=None, written=False
+    ) -> None:
+        fields = {"state": state, "last_error": error}
+        if resource_version:
+            fields["resource_version"] = resource_version
+        if expires_at:
+            fields["expires_at"] = expires_at
+        if written:
+            fields["last_written"] = self.now
+            self.wrote = True
+        ManagedSecret.objects.update_or_create(
+            cluster=self.cluster,
+            namespace=ns,
+            name=self.spec["secretName"],
+            owner_uid=self.meta["uid"],
+            defaults={
+                **fields,
+                "owner_kind": self.kind.kind,
+                "owner_namespace": self.meta.get("namespace", ""),
+                "owner_name": self.meta["name"],
+            },
+        )
+
+    # -- status ----------------------------------------------------------------------------
+    def _finish_synced(self, syncs: list[_NamespaceSync], token: Token, refresh_at) -> None:
+        ok = [s.result.namespace for s in syncs if s.result.ready]
+        failed = [s.result for s in syncs if not s.result.ready]
+        requeue_at, failures = refresh_at, 0
+        if not failed:
+            names = ok[0] if self.kind.namespaced else "[" + " ".join(ok) + "]"
+            outcome = status.Outcome(
+                True,
+                status.SECRETS_UPDATED,
+                status.MSG_UPDATED.format(namespaces=names, next=dockerconfig.rfc3339(refresh_at)),
+            )
+        else:
+            outcome = status.Outcome(
+                False,
+                status.SECRETS_FAILED,
+                status.MSG_FAILED.format(
+                    ok=", ".join(ok) or "none",
+                    failed="; ".join(f"{r.namespace} ({r.message})" for r in failed),
+                ),
+            )
+            if any(s.temporary for s in syncs):
+                failures = self.row.failures + 1
+                requeue_at = min(refresh_at, self.now + schedule.backoff(failures))
+            elif any(r.reason == "SecretConflict" for r in failed):
+                requeue_at = min(refresh_at, self.now + schedule.permanent_retry())
+        outcome.results = [s.result for s in syncs]
+        outcome.expires_at, outcome.next_refresh = token.expires_at, refresh_at
+        outcome.refreshed_at = self.now if self.wrote else None
+        self._finish(outcome, requeue_at=requeue_at, failures=failures)
+
+    def _finish(self, outcome: status.Outcome, *, requeue_at, failures: int = 0) -> bool:
+        """Write the status if it changed, and the mirror row. Returns whether the status changed."""
+        previous = self.body.get("status") or {}
+        generation = self.meta.get("generation") or 0
+        new = status.build(previous, generation, outcome)
+        changed = not status.unchanged(previous, new)
+        resource_version = self.meta["resourceVersion"]
+        if changed:
+            try:
+                patched = self.kube.patch_status(
+                    self.kind, self.meta.get("namespace", ""), self.meta["name"], new
+                )
+                resource_version = patched["metadata"]["resourceVersion"]
+            except NotFound:
+                return False  # deleted meanwhile
+        type(self.row).objects.filter(pk=self.row.pk).update(
+            resource_version=resource_version,
+            ready=outcome.ready,
+            reason=outcome.reason,
+            message=outcome.message,
+            observed_generation=generation,
+            last_refresh=dockerconfig.parse_time(new.get("lastRefreshTime")),
+            expires_at=outcome.expires_at,
+            next_refresh=outcome.next_refresh,
+            requeue_at=requeue_at,
+            failures=failures,
+        )
+        return changed
+
+    def _event(self, event_type: str, reason: str, message: str) -> None:
+        try:
+            self.kube.create_event(self.body, event_type, reason, message)
+        except KubeError as exc:  # an event is best effort; the status carries the same facts
+            log.warning("could not record event %s on %s: %s", reason, self.row, exc)

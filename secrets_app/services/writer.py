@@ -1,0 +1,113 @@
+"""Database to cluster: create, update or delete a custom resource from a mirror row.
+
+This is what the admin and the REST API call. Optimistic concurrency: an update carries the
+generation the user edited; if the cluster's spec has moved on since, the write is refused with
+a clear error rather than overwriting a kubectl edit. The secret access key given here goes
+straight into the cluster object and is never stored in the row.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from ..kube.errors import Conflict, Invalid, KubeError, NotFound
+from ..kube.kinds import CLUSTER, NAMESPACED, Kind
+from ..models import ClusterPullSecret, PullSecretResource
+from . import mirror
+from .clusters import kube_for
+from .credentials import decode_key
+
+MSG_CHANGED = (
+    "{kind} {name} was changed in the cluster since you loaded it (generation {theirs}, you edited "
+    "generation {ours}): reload it and make your edit again."
+)
+MSG_GONE = "{kind} {name} no longer exists in the cluster: reload the list."
+MSG_EXISTS = "{kind} {name} already exists in the cluster: edit that one, or choose another name."
+MSG_KEY_NEEDED = "a secret access key is required to {what}: give the one that belongs to access key {key}."
+MSG_REJECTED = "the API server rejected {kind} {name}: {reason}"
+
+
+class WriteError(Exception):
+    """The write was not made; the message says why and what to do."""
+
+
+class WriteConflict(WriteError):
+    """The cluster holds a newer version than the one edited."""
+
+
+def kind_of(row: PullSecretResource) -> Kind:
+    return CLUSTER if isinstance(row, ClusterPullSecret) else NAMESPACED
+
+
+def _spec(row: PullSecretResource, base: dict | None, secret_access_key: str) -> dict:
+    spec = copy.deepcopy((base or {}).get("spec") or {})
+    access = spec.setdefault("awsAccess", {})
+    if decode_key(access.get("accessKeyId", "")) != row.access_key_id:
+        if not secret_access_key:
+            what = "create it" if base is None else "change the access key ID"
+            raise WriteError(MSG_KEY_NEEDED.format(what=what, key=row.access_key_id))
+        access["accessKeyId"] = row.access_key_id
+    if secret_access_key:
+        access["secretAccessKey"] = secret_access_key
+    access["region"] = row.region
+    spec["secretName"] = row.secret_name
+    if isinstance(row, ClusterPullSecret):
+        spec["namespaces"] = list(row.namespaces)
+    return spec
+
+
+def save_to_cluster(row: PullSecretResource, secret_access_key: str = "") -> PullSecretResource:
+    """Create the object (row without uid) or update its spec; refresh the row from the result."""
+    kind, kube = kind_of(row), kube_for(row.cluster)
+    names = {"kind": kind.kind, "name": str(row)}
+    namespace = getattr(row, "namespace", "")
+    try:
+        if not row.uid:
+            metadata = {"name": row.name, **({"namespace": namespace} if kind.namespaced else {})}
+            body = {"apiVersion": kind.api_version, "kind": kind.kind, "metadata": metadata}
+            body["spec"] = _spec(row, None, secret_access_key)
+            written = kube.create_resource(kind, body)
+        else:
+            current = kube.get_resource(kind, namespace, row.name)
+            if current is None:
+                raise WriteConflict(MSG_GONE.format(**names))
+            theirs = current["metadata"].get("generation")
+            if current["metadata"]["uid"] != row.uid or theirs != row.generation:
+                raise WriteConflict(MSG_CHANGED.format(**names, theirs=theirs, ours=row.generation))
+            body = copy.deepcopy(current)  # carries resourceVersion: a write in between is refused
+            body["spec"] = _spec(row, current, secret_access_key)
+            written = kube.replace_resource(kind, body)
+    except Conflict as exc:
+        if not row.uid:
+            raise WriteConflict(MSG_EXISTS.format(**names)) from None
+        raise WriteConflict(MSG_CHANGED.format(**names, theirs="newer", ours=row.generation)) from exc
+    except Invalid as exc:
+        raise WriteError(MSG_REJECTED.format(**names, reason=exc.message)) from None
+    except KubeError as exc:
+        raise WriteError(MSG_REJECTED.format(**names, reason=exc.message)) from None
+    saved, _ = mirror.upsert(row.cluster, kind, written)
+    return saved
+
+
+def delete_from_cluster(row: PullSecretResource) -> None:
+    """Delete the object if it is still the version the user saw; its Secrets go with it."""
+    kind, kube = kind_of(row), kube_for(row.cluster)
+    namespace = getattr(row, "namespace", "")
+    try:
+        kube.delete_resource(kind, namespace, row.name, resource_version=row.resource_version)
+    except NotFound:
+        pass
+    except Conflict:
+        current = kube.get_resource(kind, namespace, row.name)
+        if current and current["metadata"].get("generation") != row.generation:
+            raise WriteConflict(
+                MSG_CHANGED.format(
+                    kind=kind.kind,
+                    name=str(row),
+                    theirs=current["metadata"].get("generation"),
+                    ours=row.generation,
+                )
+            ) from None
+        if current:  # only status or metadata moved on: the spec the user saw is still current
+            kube.delete_resource(kind, namespace, row.name)
+    mirror.forget(row.cluster, kind, namespace, row.name)

@@ -1,0 +1,36 @@
+"""django-q2 task entry points. Thin: each calls a service."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+
+from .kube.errors import KubeError
+from .kube.kinds import BY_NAME
+from .models import Cluster
+from .services import mirror, schedule
+from .services.reconcile import reconcile as reconcile_resource
+
+log = logging.getLogger(__name__)
+
+
+def reconcile(cluster_id: int, kind: str, namespace: str, name: str) -> None:
+    cluster = Cluster.objects.filter(pk=cluster_id).first()
+    if cluster is None:
+        return
+    try:
+        reconcile_resource(cluster, kind, namespace, name)
+    except KubeError as exc:
+        # The API server failed us midway: nothing half-done stays wrong, since the next run
+        # re-reads everything. Come back after a backoff.
+        if kind not in mirror.MODELS:
+            raise
+        rows = mirror.model_for(BY_NAME[kind]).objects.filter(
+            **mirror.lookup(cluster, BY_NAME[kind], namespace, name)
+        )
+        row = rows.first()
+        failures = (row.failures if row else 0) + 1
+        rows.update(
+            failures=failures, requeue_at=datetime.datetime.now(datetime.UTC) + schedule.backoff(failures)
+        )
+        log.warning("reconcile %s %s/%s failed (%s); retrying with backoff", kind, namespace, name, exc)

@@ -1,0 +1,95 @@
+"""Small helpers shared by the integration tests."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+GROUP, VERSION = "aws.zakariaamine.com", "v1alpha2"
+CANARY_SECRET = "CANARY0secret0key0never0leaves0the0cluster0"  # 43 chars of key-like text
+
+
+def wait_for(check, timeout: float = 30.0, interval: float = 0.2):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s: {check.__doc__ or check}; last: {last!r}")
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def aws_access(key_id: str = "AKIAIOSFODNN7EXAMPLE", secret: str = CANARY_SECRET, region="eu-west-1") -> dict:
+    return {"accessKeyId": key_id, "secretAccessKey": secret, "region": region}
+
+
+def create_cluster_resource(api, name: str, namespaces: list[str], secret_name="ecr-pull", **access) -> dict:
+    body = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "ClusterAWSECRImagePullSecret",
+        "metadata": {"name": name},
+        "spec": {"awsAccess": aws_access(**access), "secretName": secret_name, "namespaces": namespaces},
+    }
+    return client.CustomObjectsApi(api).create_cluster_custom_object(
+        GROUP, VERSION, "clusterawsecrimagepullsecrets", body
+    )
+
+
+def create_namespaced_resource(api, namespace: str, name: str, secret_name="ecr-pull", **access) -> dict:
+    body = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "AWSECRImagePullSecret",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"awsAccess": aws_access(**access), "secretName": secret_name},
+    }
+    return client.CustomObjectsApi(api).create_namespaced_custom_object(
+        GROUP, VERSION, namespace, "awsecrimagepullsecrets", body
+    )
+
+
+def get_cluster_resource(api, name: str) -> dict:
+    return client.CustomObjectsApi(api).get_cluster_custom_object(
+        GROUP, VERSION, "clusterawsecrimagepullsecrets", name
+    )
+
+
+def get_namespaced_resource(api, namespace: str, name: str) -> dict:
+    return client.CustomObjectsApi(api).get_namespaced_custom_object(
+        GROUP, VERSION, namespace, "awsecrimagepullsecrets", name
+    )
+
+
+def ready_condition(body: dict) -> dict | None:
+    return next((c for c in (body.get("status") or {}).get("conditions") or [] if c["type"] == "Ready"), None)
+
+
+def is_ready(body: dict) -> bool:
+    condition = ready_condition(body)
+    return bool(condition and condition["status"] == "True")
+
+
+def read_secret(api, namespace: str, name: str):
+    try:
+        return client.CoreV1Api(api).read_namespaced_secret(name, namespace)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def docker_config(secret) -> dict:
+    return json.loads(base64.b64decode(secret.data[".dockerconfigjson"]))
+
+
+def create_namespace(api, name: str) -> None:
+    client.CoreV1Api(api).create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
