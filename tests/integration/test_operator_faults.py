@@ -1,0 +1,251 @@
+"""Bad input and faults: rejected keys, missing namespaces, foreign Secrets, restarts, hand edits."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+from kubernetes import client
+
+from secrets_app.localdev import binaries
+from secrets_app.models import ClusterPullSecret, ManagedSecret, NamespacedPullSecret
+
+from .helpers import (
+    CANARY_SECRET,
+    GROUP,
+    VERSION,
+    create_cluster_resource,
+    create_namespace,
+    create_namespaced_resource,
+    docker_config,
+    get_cluster_resource,
+    get_namespaced_resource,
+    is_ready,
+    read_secret,
+    ready_condition,
+    unique,
+    wait_for,
+)
+
+
+def test_rejected_credentials_mark_not_ready_once_without_a_retry_storm(
+    kube_api, start_operator, strict_moto, namespace
+):
+    from .ecrproxy import CountingProxy
+
+    proxy = CountingProxy(strict_moto.url)
+    try:
+        start_operator(proxy.url)
+        create_namespaced_resource(kube_api, namespace, "bad-keys")
+
+        def rejected():
+            """Ready=False with the credentials-rejected reason"""
+            condition = ready_condition(get_namespaced_resource(kube_api, namespace, "bad-keys"))
+            return condition and condition["status"] == "False" and condition
+
+        condition = wait_for(rejected)
+        assert condition["reason"] == "GetAWSAuthTokenFailed"
+        assert "ECR rejected the credentials" in condition["message"]
+        assert "Check spec.awsAccess" in condition["message"]
+        time.sleep(5)  # several lease and watch cycles: a storm would show here
+        assert proxy.token_calls == 1
+        events = client.CoreV1Api(kube_api).list_namespaced_event(namespace).items
+        assert [e.reason for e in events] == ["GetAWSAuthTokenFailed"]
+        assert read_secret(kube_api, namespace, "ecr-pull") is None
+    finally:
+        proxy.close()
+
+
+def test_missing_namespace_does_not_stop_the_others_and_is_filled_in_when_created(kube_api, operator):
+    present, missing = unique("ns"), unique("later")
+    create_namespace(kube_api, present)
+    name = unique("caeps")
+    create_cluster_resource(kube_api, name, [present, missing])
+
+    def reported():
+        """status names the missing namespace"""
+        body = get_cluster_resource(kube_api, name)
+        results = {n["namespace"]: n for n in (body.get("status") or {}).get("namespaces") or []}
+        return missing in results and results
+
+    results = wait_for(reported)
+    assert results[present]["ready"] is True
+    assert results[missing] == {
+        "namespace": missing,
+        "ready": False,
+        "reason": "NamespaceNotFound",
+        "message": f"namespace {missing} does not exist; the Secret will be created when it does",
+    }
+    assert not is_ready(get_cluster_resource(kube_api, name))
+    assert read_secret(kube_api, present, "ecr-pull") is not None
+
+    create_namespace(kube_api, missing)
+    wait_for(lambda: read_secret(kube_api, missing, "ecr-pull"), timeout=15)
+    wait_for(lambda: is_ready(get_cluster_resource(kube_api, name)))
+
+
+def test_foreign_secret_is_left_untouched_and_reported(kube_api, operator, namespace):
+    core = client.CoreV1Api(kube_api)
+    core.create_namespaced_secret(
+        namespace, client.V1Secret(metadata=client.V1ObjectMeta(name="ecr-pull"), string_data={"mine": "yes"})
+    )
+    create_namespaced_resource(kube_api, namespace, "intruder")
+
+    def reported():
+        """the status reports the conflict"""
+        condition = ready_condition(get_namespaced_resource(kube_api, namespace, "intruder"))
+        return condition and condition["reason"] == "SecretsFailed" and condition
+
+    condition = wait_for(reported)
+    assert "a Secret named ecr-pull already exists in namespace" in condition["message"]
+    assert "not managed by ecrcontrol" in condition["message"]
+    secret = core.read_namespaced_secret("ecr-pull", namespace)
+    assert secret.type == "Opaque" and set(secret.data) == {"mine"}
+    assert not secret.metadata.owner_references
+
+
+def test_managed_secret_deleted_or_edited_by_hand_is_restored_within_seconds(kube_api, operator, namespace):
+    create_namespaced_resource(kube_api, namespace, "keeper")
+    original = wait_for(lambda: read_secret(kube_api, namespace, "ecr-pull"))
+    core = client.CoreV1Api(kube_api)
+
+    core.delete_namespaced_secret("ecr-pull", namespace)
+    restored = wait_for(
+        lambda: (
+            (s := read_secret(kube_api, namespace, "ecr-pull"))
+            and s.metadata.uid != original.metadata.uid
+            and s
+        ),
+        timeout=10,
+    )
+    assert docker_config(restored)["auths"]
+
+    restored.data[".dockerconfigjson"] = "eyJhdXRocyI6IHt9fQ=="  # {"auths": {}}
+    core.replace_namespaced_secret("ecr-pull", namespace, restored)
+    wait_for(lambda: docker_config(read_secret(kube_api, namespace, "ecr-pull"))["auths"], timeout=10)
+
+
+def test_namespace_removed_from_spec_loses_its_secret_and_delete_removes_everything(kube_api, operator):
+    keep, drop = unique("keep"), unique("drop")
+    for ns in (keep, drop):
+        create_namespace(kube_api, ns)
+    name = unique("caeps")
+    create_cluster_resource(kube_api, name, [keep, drop])
+    wait_for(lambda: is_ready(get_cluster_resource(kube_api, name)))
+    assert ManagedSecret.objects.filter(owner_name=name).count() == 2
+
+    custom = client.CustomObjectsApi(kube_api)
+    custom.patch_cluster_custom_object(
+        GROUP, VERSION, "clusterawsecrimagepullsecrets", name, {"spec": {"namespaces": [keep]}}
+    )
+    wait_for(lambda: read_secret(kube_api, drop, "ecr-pull") is None, timeout=15)
+    assert read_secret(kube_api, keep, "ecr-pull") is not None
+    wait_for(
+        lambda: (
+            list(ManagedSecret.objects.filter(owner_name=name).values_list("namespace", flat=True)) == [keep]
+        )
+    )
+    assert ClusterPullSecret.objects.get(name=name).namespaces == [keep]
+
+    custom.delete_cluster_custom_object(GROUP, VERSION, "clusterawsecrimagepullsecrets", name)
+    wait_for(lambda: read_secret(kube_api, keep, "ecr-pull") is None, timeout=60)  # garbage collector
+    wait_for(lambda: not ClusterPullSecret.objects.filter(name=name).exists())
+    assert not ManagedSecret.objects.filter(owner_name=name).exists()
+
+
+def test_controller_reconnects_after_the_api_server_restarts(kube_api, operator, control_plane, namespace):
+    control_plane.restart_apiserver()
+    create_namespaced_resource(kube_api, namespace, "after-restart")
+    wait_for(lambda: is_ready(get_namespaced_resource(kube_api, namespace, "after-restart")), timeout=60)
+    assert operator.controller.running()
+
+
+def test_worker_killed_mid_reconcile_converges_without_duplicates(kube_api, operator):
+    namespaces = [unique("kill") for _ in range(25)]
+    for ns in namespaces:
+        create_namespace(kube_api, ns)
+    name = unique("caeps")
+    create_cluster_resource(kube_api, name, namespaces)
+    wait_for(lambda: any(read_secret(kube_api, ns, "ecr-pull") for ns in namespaces), interval=0.02)
+    operator.kill_worker()
+    written = sum(1 for ns in namespaces if read_secret(kube_api, ns, "ecr-pull"))
+    operator.start_worker()
+    wait_for(lambda: is_ready(get_cluster_resource(kube_api, name)), timeout=60)
+    core = client.CoreV1Api(kube_api)
+    for ns in namespaces:
+        secrets = core.list_namespaced_secret(
+            ns, label_selector="app.kubernetes.io/managed-by=ecrcontrol"
+        ).items
+        assert [s.metadata.name for s in secrets] == ["ecr-pull"]
+        assert docker_config(secrets[0])["auths"]
+    assert ManagedSecret.objects.filter(owner_name=name, state="synced").count() == len(namespaces)
+    print(f"worker killed after {written}/{len(namespaces)} Secrets were written")
+
+
+def test_kubectl_wait_for_ready_works(kube_api, operator, control_plane, namespace):
+    create_namespaced_resource(kube_api, namespace, "waited")
+    result = subprocess.run(
+        [
+            str(binaries.ensure_binaries() / "kubectl"),
+            "--kubeconfig",
+            str(control_plane.kubeconfig),
+            "-n",
+            namespace,
+            "wait",
+            "--for=condition=Ready",
+            "aeps/waited",
+            "--timeout=30s",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "condition met" in result.stdout
+    columns = (
+        subprocess.run(
+            [
+                str(binaries.ensure_binaries() / "kubectl"),
+                "--kubeconfig",
+                str(control_plane.kubeconfig),
+                "-n",
+                namespace,
+                "get",
+                "aeps",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.split("\n")[0]
+        .split()
+    )
+    assert columns == ["NAME", "READY", "SECRET", "EXPIRES", "AGE"]
+
+
+def test_canary_secret_key_never_leaves_the_cluster_object(kube_api, operator, namespace, control_plane):
+    import sqlite3
+
+    from tests.settings import TEST_DB
+
+    create_namespaced_resource(kube_api, namespace, "canary")
+    name = unique("caeps")
+    create_cluster_resource(kube_api, name, [namespace], secret_name="other")
+    wait_for(lambda: is_ready(get_namespaced_resource(kube_api, namespace, "canary")))
+    wait_for(lambda: is_ready(get_cluster_resource(kube_api, name)))
+    assert NamespacedPullSecret.objects.filter(name="canary").exists()
+
+    connection = sqlite3.connect(TEST_DB)
+    dump = "\n".join(connection.iterdump())
+    connection.close()
+    assert "canary" in dump  # the dump does hold the mirror rows
+    assert CANARY_SECRET not in dump
+    assert CANARY_SECRET not in operator.logs()
+    events = client.CoreV1Api(kube_api).list_event_for_all_namespaces().items
+    assert events and not any(CANARY_SECRET in (e.message or "") for e in events)
+    statuses = [
+        get_namespaced_resource(kube_api, namespace, "canary")["status"],
+        get_cluster_resource(kube_api, name)["status"],
+    ]
+    assert CANARY_SECRET not in repr(statuses)
+    secrets = client.CoreV1Api(kube_api).list_namespaced_secret(namespace).items
+    assert CANARY_SECRET not in repr([s.data for s in secrets])
