@@ -26,7 +26,8 @@ def _load(kubeconfig_path: str, context: str, in_cluster: bool) -> client.ApiCli
         configuration = client.Configuration()
         config.load_incluster_config(client_configuration=configuration)
         return client.ApiClient(configuration)
-    return config.new_client_from_config(config_file=kubeconfig_path or None, context=context or None)
+    path = kubeconfig_path or os.environ.get("KUBECONFIG") or None  # read now, not at import time
+    return config.new_client_from_config(config_file=path, context=context or None)
 
 
 def _in_cluster_available() -> bool:
