@@ -1,7 +1,9 @@
 """`make run`: ecrcontrol on the embedded defaults, until Ctrl-C.
 
 Starts (unless real ones are configured) a local control plane and a local ECR, migrates the
-database, creates an admin login, and runs the web role (gunicorn over TLS).
+database, creates an admin login, installs the CRDs, runs the three roles (web: gunicorn over
+TLS; worker: qcluster; controller), applies a sample ClusterAWSECRImagePullSecret for two
+namespaces and prints its Ready status.
 """
 
 import os
@@ -43,6 +45,27 @@ class Command(BaseCommand):
                 workdir, "web"
             )
             child_env = {**os.environ, **env, "PATH": f"{binaries.ensure_binaries()}:{os.environ['PATH']}"}
+            kubectl = [str(binaries.ensure_binaries() / "kubectl")]
+            subprocess.run(
+                [*kubectl, "apply", "--server-side", "-f", str(settings.BASE_DIR / "chart" / "crds")],
+                env=child_env,
+                check=True,
+                capture_output=True,
+            )
+            subprocess.run(
+                [
+                    *kubectl,
+                    "wait",
+                    "--for=condition=Established",
+                    "crd",
+                    "-l",
+                    "app.kubernetes.io/part-of=ecrcontrol",
+                ],
+                env=child_env,
+                check=True,
+                capture_output=True,
+            )
+            manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
             web = Process(
                 "web",
                 [
@@ -59,9 +82,15 @@ class Command(BaseCommand):
                 workdir / "web.log",
                 env=child_env,
             ).start()
-            processes = [web]
+            worker = Process("worker", [*manage, "qcluster"], workdir / "worker.log", env=child_env).start()
+            controller = Process(
+                "controller", [*manage, "controller"], workdir / "controller.log", env=child_env
+            )
+            processes = [web, worker, controller.start()]
             try:
                 web.wait_until(lambda: web.log_path.read_text().count("Booting worker") >= 1, 30, "serving")
+                if "AWS_ENDPOINT_URL_ECR" in env:  # only with the local ECR: real AWS needs real keys
+                    self._apply_sample(kubectl, child_env, controller)
                 url = f"https://{host}:{port}"
                 say("")
                 say("ecrcontrol is running.")
@@ -81,6 +110,24 @@ class Command(BaseCommand):
                 for process in reversed(processes):
                     process.stop()
                 subprocess.run(["rm", "-rf", str(workdir)], check=False)
+
+    def _apply_sample(self, kubectl: list[str], env: dict, controller: Process) -> None:
+        sample = settings.BASE_DIR / "secrets_app" / "localdev" / "sample.yaml"
+        subprocess.run([*kubectl, "apply", "-f", str(sample)], env=env, check=True, capture_output=True)
+        result = subprocess.run(
+            [*kubectl, "wait", "--for=condition=Ready", "caeps/sample", "--timeout=60s"],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise controller.fail(f"did not make the sample Ready: {result.stderr.strip()}")
+        listing = subprocess.run(
+            [*kubectl, "get", "caeps", "-o", "wide"], env=env, capture_output=True, text=True
+        )
+        say("")
+        say(f"Sample applied ({sample}):")
+        say(listing.stdout.rstrip())
 
     def _admin_login(self) -> tuple[str, str]:
         username = os.environ.get("ECRCONTROL_ADMIN_USER", "admin")
