@@ -34,9 +34,9 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## bench: benchmarks that print figures (none yet)
-bench: $(STAMP)
-	@echo "no benchmarks yet"
+## bench: benchmarks that print figures (apply-to-Ready time, ECR calls per identity)
+bench: $(STAMP) binaries
+	$(BIN)/pytest -m bench -s -q $(PYTEST_ARGS)
 
 ## binaries: build (once, cached) kube-apiserver, kube-controller-manager, kubectl, etcd, helm
 binaries: $(STAMP)

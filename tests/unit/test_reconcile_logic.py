@@ -1,0 +1,112 @@
+"""The reconcile's small decisions, without a cluster: keys, refresh times, status, Secret drift."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+
+import pytest
+
+from secrets_app.aws.ecr import Credentials, Token
+from secrets_app.services import dockerconfig, schedule, status
+from secrets_app.services.credentials import SpecError, credentials_from_spec, decode_key
+
+NOW = datetime.datetime(2026, 11, 27, 12, 0, tzinfo=datetime.UTC)
+PLAIN_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+
+def token(expires_in: datetime.timedelta) -> Token:
+    return Token("1.dkr.ecr.eu-west-1.amazonaws.com", "AWS", "pw", NOW + expires_in, NOW)
+
+
+@pytest.mark.parametrize("plain", ["AKIAIOSFODNN7EXAMPLE", PLAIN_SECRET, "short"])
+def test_keys_are_accepted_plain_or_base64_encoded(plain):
+    assert decode_key(plain) == plain
+    assert decode_key(base64.b64encode(plain.encode()).decode()) == plain
+
+
+def test_missing_spec_fields_are_all_reported_at_once():
+    with pytest.raises(SpecError) as error:
+        credentials_from_spec({"awsAccess": {"region": "eu-west-1"}})
+    assert str(error.value) == (
+        "spec.awsAccess.accessKeyId is empty: set it. spec.awsAccess.secretAccessKey is empty: set it."
+    )
+
+
+def test_credentials_never_show_the_secret_key_in_repr():
+    credentials = Credentials("AKIA", PLAIN_SECRET, "eu-west-1")
+    assert PLAIN_SECRET not in repr(credentials)
+
+
+def test_refresh_is_at_half_the_token_lifetime():
+    assert schedule.refresh_at(token(datetime.timedelta(hours=12))) == NOW + datetime.timedelta(hours=6)
+
+
+@pytest.mark.parametrize(
+    "expires_in", [datetime.timedelta(days=-3650), datetime.timedelta(0), datetime.timedelta(days=400)]
+)
+def test_an_expiry_in_the_past_or_absurd_assumes_twelve_hours_instead_of_looping(expires_in):
+    assert schedule.refresh_at(token(expires_in)) == NOW + datetime.timedelta(hours=6)
+
+
+def test_backoff_grows_exponentially_with_jitter_and_a_cap(settings):
+    settings.ECRCONTROL_BACKOFF_BASE_SECONDS, settings.ECRCONTROL_BACKOFF_MAX_SECONDS = 2, 60
+    for failures, ceiling in [(1, 2), (2, 4), (3, 8), (10, 60)]:
+        delays = [schedule.backoff(failures).total_seconds() for _ in range(50)]
+        assert all(ceiling / 2 <= d <= ceiling for d in delays)
+        assert len(set(delays)) > 1
+
+
+def test_last_transition_time_changes_only_when_the_status_flips():
+    ready = status.Outcome(True, status.SECRETS_UPDATED, "ok")
+    first = status.build({}, 1, ready)
+    first["conditions"][0]["lastTransitionTime"] = "2020-01-01T00:00:00Z"
+    again = status.build(first, 2, status.Outcome(True, status.SECRETS_UPDATED, "still ok"))
+    assert again["conditions"][0]["lastTransitionTime"] == "2020-01-01T00:00:00Z"
+    flipped = status.build(first, 2, status.Outcome(False, status.SECRETS_FAILED, "broken"))
+    assert flipped["conditions"][0]["lastTransitionTime"] != "2020-01-01T00:00:00Z"
+    assert status.unchanged(first, status.build(first, 1, ready) | {"conditions": first["conditions"]})
+
+
+OWNER = {
+    "apiVersion": "aws.zakariaamine.com/v1alpha2",
+    "kind": "AWSECRImagePullSecret",
+    "metadata": {"name": "o", "namespace": "ns", "uid": "uid-1"},
+    "spec": {"secretName": "pull"},
+}
+
+
+def desired(refresh=NOW + datetime.timedelta(hours=6)):
+    return dockerconfig.desired_secret(OWNER, "ns", token(datetime.timedelta(hours=12)), refresh, "id1")
+
+
+def test_an_untouched_fresh_secret_is_current_and_a_hand_edit_is_not():
+    secret = desired()
+    assert dockerconfig.is_current(secret, desired(), NOW)
+    edited = {**secret, "data": {dockerconfig.DATA_KEY: "e30="}}
+    assert not dockerconfig.is_current(edited, desired(), NOW)
+    assert not dockerconfig.is_current(secret, desired(), NOW + datetime.timedelta(hours=7))
+
+
+def test_secrets_of_others_are_not_ours_but_the_seed_operators_own_secret_is_adopted():
+    assert dockerconfig.is_ours(desired(), OWNER)
+    assert not dockerconfig.is_ours({"metadata": {"name": "pull"}}, OWNER)
+    seed_made = {
+        "metadata": {
+            "ownerReferences": [
+                {
+                    "apiVersion": OWNER["apiVersion"],
+                    "kind": "AWSECRImagePullSecret",
+                    "name": "o",
+                    "uid": "uid-1",
+                }
+            ]
+        }
+    }
+    assert dockerconfig.is_ours(seed_made, OWNER)
+    other_owner = {
+        "metadata": {
+            "labels": {"app.kubernetes.io/managed-by": "ecrcontrol", "ecrcontrol.io/owner-uid": "uid-2"}
+        }
+    }
+    assert not dockerconfig.is_ours(other_owner, OWNER)
