@@ -150,7 +150,7 @@ def test_namespace_removed_from_spec_loses_its_secret_and_delete_removes_everyth
     custom.delete_cluster_custom_object(GROUP, VERSION, "clusterawsecrimagepullsecrets", name)
     wait_for(lambda: read_secret(kube_api, keep, "ecr-pull") is None, timeout=60)  # garbage collector
     wait_for(lambda: not ClusterPullSecret.objects.filter(name=name).exists())
-    assert not ManagedSecret.objects.filter(owner_name=name).exists()
+    wait_for(lambda: not ManagedSecret.objects.filter(owner_name=name).exists())
 
 
 def test_controller_reconnects_after_the_api_server_restarts(kube_api, operator, control_plane, namespace):
@@ -249,3 +249,23 @@ def test_canary_secret_key_never_leaves_the_cluster_object(kube_api, operator, n
     assert CANARY_SECRET not in repr(statuses)
     secrets = client.CoreV1Api(kube_api).list_namespaced_secret(namespace).items
     assert CANARY_SECRET not in repr([s.data for s in secrets])
+
+
+def test_ecr_errors_are_retried_with_backoff_and_recover(kube_api, operator, ecr, namespace):
+    ecr.fail_with = 503
+    create_namespaced_resource(kube_api, namespace, "flaky")
+
+    def unavailable():
+        """Ready=False saying ECR could not give a token"""
+        condition = ready_condition(get_namespaced_resource(kube_api, namespace, "flaky"))
+        return condition and condition["reason"] == "GetAWSAuthTokenFailed" and condition
+
+    condition = wait_for(unavailable)
+    assert "Retrying with backoff" in condition["message"]
+    time.sleep(3)
+    retried = ecr.token_calls
+    assert retried >= 2  # retried (boto3 itself tries twice per attempt), with backoff: not hundreds
+    assert retried < 20
+    ecr.fail_with = None
+    wait_for(lambda: is_ready(get_namespaced_resource(kube_api, namespace, "flaky")), timeout=20)
+    assert read_secret(kube_api, namespace, "ecr-pull") is not None
