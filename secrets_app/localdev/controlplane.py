@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import binaries
 from .certs import CertificateAuthority, rsa_key_pem
-from .processes import ComponentError, Process, free_port
+from .processes import Component, ComponentError, Process, free_port
 
 START_TIMEOUT = 60.0
 SERVICE_CIDR = "10.96.0.0/24"
@@ -45,7 +45,7 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-class ControlPlane:
+class ControlPlane(Component):
     """Start with `with ControlPlane() as cp:`; `cp.kubeconfig` is the admin kubeconfig path."""
 
     def __init__(self, workdir: Path | None = None, keep_workdir: bool = False) -> None:
@@ -60,17 +60,6 @@ class ControlPlane:
         self.ca_pem = b""
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def __enter__(self) -> ControlPlane:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
     def start(self) -> None:
         started = time.monotonic()
         self._write_pki()

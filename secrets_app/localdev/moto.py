@@ -14,28 +14,17 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
-from .processes import Process, free_port
+from .processes import Component, Process, free_port
 
 START_TIMEOUT = 30.0
 
 
-class MotoServer:
+class MotoServer(Component):
     def __init__(self, env: dict[str, str] | None = None) -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix="ecrcontrol-moto-"))
         self.env = env
         self.process: Process | None = None
         self.url = ""
-
-    def __enter__(self) -> MotoServer:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     def start(self) -> None:
         port = free_port()

@@ -96,3 +96,24 @@ class Process:
             self.popen.wait()
         except ProcessLookupError:
             pass
+
+
+class Component:
+    """Something started and stopped as a unit; `with` guarantees the stop, even on Ctrl-C."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

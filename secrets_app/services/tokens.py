@@ -55,8 +55,9 @@ class TokenCache:
         try:
             token = ecr.get_token(credentials)
         except ecr.ECRError as exc:
-            # Temporary errors are not cached: the caller retries with backoff.
-            until = now + schedule.permanent_retry() if exc.permanent else now
+            # A rejected identity is remembered for the slow retry; a temporary failure only for
+            # the backoff base, so that resources sharing the identity share one retry.
+            until = now + (schedule.permanent_retry() if exc.permanent else schedule.backoff(1))
             return _Entry(None, exc, until)
         return _Entry(token, None, schedule.refresh_at(token))
 

@@ -129,6 +129,18 @@ def start_operator(control_plane, our_crds, transactional_db, tmp_path):
     yield start
     for op in started:
         op.stop()
+    # Leave no resource behind for the next test's operator to list and reconcile.
+    custom = client.CustomObjectsApi(config.new_client_from_config(config_file=str(control_plane.kubeconfig)))
+    custom.delete_collection_cluster_custom_object(
+        "aws.zakariaamine.com", "v1alpha2", "clusterawsecrimagepullsecrets"
+    )
+    for item in custom.list_cluster_custom_object(
+        "aws.zakariaamine.com", "v1alpha2", "awsecrimagepullsecrets"
+    )["items"]:
+        meta = item["metadata"]
+        custom.delete_namespaced_custom_object(
+            "aws.zakariaamine.com", "v1alpha2", meta["namespace"], "awsecrimagepullsecrets", meta["name"]
+        )
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import yaml
@@ -19,16 +18,7 @@ from kubernetes.client.rest import ApiException
 from secrets_app.localdev.controlplane import ControlPlane
 
 from .conftest import seed_crds_dir
-
-
-def wait_for(check, timeout: float = 30.0, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s: {check.__doc__ or check}")
+from .helpers import wait_for
 
 
 def pid_alive(pid: int) -> bool:
