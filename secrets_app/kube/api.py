@@ -6,7 +6,6 @@ import datetime
 import functools
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 import urllib3
 from kubernetes import client
@@ -190,17 +189,5 @@ class Kube:
         )
         self.core.create_namespaced_event(namespace, event, _request_timeout=REQUEST_TIMEOUT)
 
-    @_translated
-    def list_events(self, namespace: str, involved_uid: str) -> list[dict]:
-        found = self.core.list_namespaced_event(
-            namespace, field_selector=f"involvedObject.uid={involved_uid}"
-        )
-        return [connection.to_dict(e) for e in found.items]
 
-
-def resource_key(body: dict[str, Any]) -> tuple[str, str, str]:
-    meta = body["metadata"]
-    return body["kind"], meta.get("namespace", ""), meta["name"]
-
-
-__all__ = ["Kube", "KubeError", "resource_key"]
+__all__ = ["Kube", "KubeError"]

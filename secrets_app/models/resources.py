@@ -39,20 +39,10 @@ class PullSecretResource(models.Model):
     class Meta:
         abstract = True
 
-    KIND = ""
-
-    @property
-    def namespace_key(self) -> str:
-        return ""
-
-    def target_namespaces(self) -> list[str]:
-        raise NotImplementedError
-
 
 class NamespacedPullSecret(PullSecretResource):
     """An AWSECRImagePullSecret: one Secret in its own namespace."""
 
-    KIND = "AWSECRImagePullSecret"
     namespace = models.CharField(max_length=63)
 
     class Meta:
@@ -67,18 +57,10 @@ class NamespacedPullSecret(PullSecretResource):
     def __str__(self) -> str:
         return f"{self.namespace}/{self.name}"
 
-    @property
-    def namespace_key(self) -> str:
-        return self.namespace
-
-    def target_namespaces(self) -> list[str]:
-        return [self.namespace]
-
 
 class ClusterPullSecret(PullSecretResource):
     """A ClusterAWSECRImagePullSecret: the same Secret in each listed namespace."""
 
-    KIND = "ClusterAWSECRImagePullSecret"
     namespaces = models.JSONField(default=list)
 
     class Meta:
@@ -88,6 +70,3 @@ class ClusterPullSecret(PullSecretResource):
 
     def __str__(self) -> str:
         return self.name
-
-    def target_namespaces(self) -> list[str]:
-        return list(self.namespaces)
