@@ -175,3 +175,6 @@ ECRCONTROL_PERMANENT_RETRY_SECONDS = float(os.environ.get("ECRCONTROL_PERMANENT_
 # A reconcile that was handed to a worker and did not report back within this time (the worker
 # died) is handed out again.
 ECRCONTROL_RECONCILE_LEASE_SECONDS = float(os.environ.get("ECRCONTROL_RECONCILE_LEASE_SECONDS", "60"))
+# The validating webhook's try of new credentials against ECR: one attempt, well inside the
+# webhook configuration's timeoutSeconds (10).
+ECRCONTROL_WEBHOOK_ECR_TIMEOUT_SECONDS = float(os.environ.get("ECRCONTROL_WEBHOOK_ECR_TIMEOUT_SECONDS", "4"))

@@ -1,11 +1,12 @@
-"""URL routes: the admin dashboard, health check; API and webhooks are added by the app."""
+"""URL routes: the admin dashboard, health check and admission webhooks."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from secrets_app import views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
+    path("webhooks/", include("secrets_app.webhooks.urls")),
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import re
 from dataclasses import dataclass
 
 import boto3
@@ -64,10 +65,28 @@ class ECRError(Exception):
         self.code = code
 
 
+def _error_code_and_message(response: dict) -> tuple[str, str]:
+    """The error's code and message. An XML error body that botocore could not parse for this
+    JSON service (some proxies and emulators send one) still yields its <Code> and <Message>."""
+    error = response.get("Error", {})
+    code, message = error.get("Code", ""), error.get("Message", "")
+    if message.lstrip().startswith("<"):
+        found = {tag: re.search(rf"<{tag}>(.*?)</{tag}>", message, re.S) for tag in ("Code", "Message")}
+        code = found["Code"].group(1) if found["Code"] else code
+        message = found["Message"].group(1) if found["Message"] else ""
+    return code, message
+
+
 def get_token(credentials: Credentials, timeout: float | None = None) -> Token:
+    """One GetAuthorizationToken call. With a `timeout` (a caller with a deadline, such as the
+    webhook), one attempt bounded by it; without, the client's retries for temporary errors."""
     config = CLIENT_CONFIG
     if timeout:
-        config = config.merge(botocore.config.Config(connect_timeout=timeout, read_timeout=timeout))
+        config = config.merge(
+            botocore.config.Config(
+                connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 1, "mode": "standard"}
+            )
+        )
     session = boto3.session.Session(
         aws_access_key_id=credentials.access_key_id,
         aws_secret_access_key=credentials.secret_access_key,
@@ -77,8 +96,7 @@ def get_token(credentials: Credentials, timeout: float | None = None) -> Token:
     try:
         data = session.client("ecr", config=config).get_authorization_token()["authorizationData"][0]
     except botocore.exceptions.ClientError as exc:
-        error = exc.response.get("Error", {})
-        code, message = error.get("Code", ""), error.get("Message", "")
+        code, message = _error_code_and_message(exc.response)
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         permanent = code in PERMANENT_CODES or status in (401, 403)
         what = "rejected the credentials" if permanent else "returned an error"

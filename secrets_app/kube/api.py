@@ -1,4 +1,7 @@
-"""Calls to the Kubernetes API: custom resources, Secrets, Namespaces, Events. Dicts in, dicts out."""
+"""Calls to the Kubernetes API: custom resources, Secrets, Namespaces, Events, webhook configurations.
+
+Dicts in, dicts out.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,10 @@ from .errors import KubeError, Unavailable, from_api_exception
 from .kinds import GROUP, MANAGED_BY, MANAGED_BY_LABEL, OWNER_UID_LABEL, Kind
 
 REQUEST_TIMEOUT = (5, 30)
+_WEBHOOK_KINDS = {
+    "MutatingWebhookConfiguration": "mutating_webhook_configuration",
+    "ValidatingWebhookConfiguration": "validating_webhook_configuration",
+}
 
 
 def _translated(func: Callable) -> Callable:
@@ -151,6 +158,35 @@ class Kube:
             label_selector=selector, _request_timeout=REQUEST_TIMEOUT
         )
         return [connection.to_dict(s) for s in found.items]
+
+    # -- admission webhook configurations ----------------------------------------------------
+    @_translated
+    def put_webhook_configuration(self, body: dict) -> None:
+        """Create or replace a MutatingWebhookConfiguration or ValidatingWebhookConfiguration."""
+        api = client.AdmissionregistrationV1Api(self.api)
+        kind = _WEBHOOK_KINDS[body["kind"]]
+        name = body["metadata"]["name"]
+        try:
+            current = getattr(api, f"read_{kind}")(name, _request_timeout=REQUEST_TIMEOUT)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+            getattr(api, f"create_{kind}")(body, _request_timeout=REQUEST_TIMEOUT)
+            return
+        body = {
+            **body,
+            "metadata": {**body["metadata"], "resourceVersion": current.metadata.resource_version},
+        }
+        getattr(api, f"replace_{kind}")(name, body, _request_timeout=REQUEST_TIMEOUT)
+
+    @_translated
+    def delete_webhook_configuration(self, kind: str, name: str) -> None:
+        api = client.AdmissionregistrationV1Api(self.api)
+        try:
+            getattr(api, f"delete_{_WEBHOOK_KINDS[kind]}")(name, _request_timeout=REQUEST_TIMEOUT)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
 
     # -- namespaces and events ---------------------------------------------------------------
     @_translated

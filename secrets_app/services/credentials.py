@@ -1,7 +1,7 @@
-"""AWS credentials from a custom resource's spec.
+"""The inline AWS keys of a spec: stored plain or base64-encoded.
 
 The seed operator's webhook stores `accessKeyId` and `secretAccessKey` base64-encoded; objects
-applied without it hold them in plain text. Both are accepted.
+applied without it hold them in plain text. Both are accepted everywhere.
 """
 
 from __future__ import annotations
@@ -10,16 +10,7 @@ import base64
 import binascii
 import string
 
-from ..aws.ecr import Credentials
-
 _PRINTABLE = set(string.ascii_letters + string.digits + string.punctuation)
-
-MISSING_AWS_ACCESS = "spec.awsAccess is missing: set accessKeyId, secretAccessKey and region."
-MISSING_FIELD = "spec.awsAccess.{field} is empty: set it."
-
-
-class SpecError(ValueError):
-    """The resource's spec cannot work as written; the message says what to change."""
 
 
 def decode_key(value: str) -> str:
@@ -37,19 +28,8 @@ def decode_key(value: str) -> str:
     return value
 
 
-def credentials_from_spec(spec: dict) -> Credentials:
-    access = spec.get("awsAccess")
-    if not isinstance(access, dict):
-        raise SpecError(MISSING_AWS_ACCESS)
-    problems = [
-        MISSING_FIELD.format(field=f)
-        for f in ("accessKeyId", "secretAccessKey", "region")
-        if not access.get(f)
-    ]
-    if problems:
-        raise SpecError(" ".join(problems))
-    return Credentials(
-        access_key_id=decode_key(access["accessKeyId"]),
-        secret_access_key=decode_key(access["secretAccessKey"]),
-        region=access["region"],
-    )
+def encode_key(value: str) -> str:
+    """`value` as stored (base64, as the seed does); an already-encoded value is kept as it is."""
+    if decode_key(value) != value:
+        return value
+    return base64.b64encode(value.encode()).decode()

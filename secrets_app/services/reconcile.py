@@ -18,9 +18,9 @@ from ..kube.api import Kube
 from ..kube.errors import Forbidden, KubeError, NotFound
 from ..kube.kinds import BY_NAME, LEGACY, Kind
 from ..models import Cluster, ManagedSecret
-from . import conversion, dockerconfig, mirror, schedule, status
+from . import conversion, dockerconfig, mirror, schedule, specs, status
 from .clusters import kube_for
-from .credentials import SpecError, credentials_from_spec
+from .specs import SpecError
 from .tokens import cache
 
 log = logging.getLogger(__name__)
@@ -33,8 +33,6 @@ MSG_FOREIGN_SECRET = (
 )
 MSG_CREATED = "secret {name} created successfully in namespace {ns}"
 MSG_UPDATED = "secret {name} updated successfully in namespace {ns}"
-MSG_SECRET_NAME_MISSING = "spec.secretName is missing: set the name of the docker Secret to manage."
-MSG_NAMESPACES_MISSING = "spec.namespaces is empty: list at least one namespace."
 
 
 @dataclass
@@ -67,13 +65,11 @@ class _Reconciler:
         self.wrote = False
 
     def targets(self) -> list[str]:
-        if self.kind.namespaced:
-            return [self.meta["namespace"]]
-        return list(dict.fromkeys(self.spec.get("namespaces") or []))
+        return specs.targets(self.kind, self.body)
 
     def run(self) -> None:
         try:
-            credentials = self._validated_credentials()
+            credentials = specs.validated(self.kind, self.body)
         except SpecError as exc:
             self._finish(status.Outcome(False, status.INVALID_SPEC, str(exc)), requeue_at=None)
             return
@@ -87,20 +83,6 @@ class _Reconciler:
         syncs = [self._sync_namespace(ns, token, refresh_at, identity) for ns in self.targets()]
         self._prune(set(self.targets()))
         self._finish_synced(syncs, token, refresh_at)
-
-    def _validated_credentials(self):
-        problems = []
-        if not self.spec.get("secretName"):
-            problems.append(MSG_SECRET_NAME_MISSING)
-        if not self.kind.namespaced and not self.targets():
-            problems.append(MSG_NAMESPACES_MISSING)
-        try:
-            credentials = credentials_from_spec(self.spec)
-        except SpecError as exc:
-            problems.append(str(exc))
-        if problems:
-            raise SpecError(" ".join(problems))
-        return credentials
 
     # -- ECR -----------------------------------------------------------------------------
     def _token_failed(self, exc: ECRError, region: str) -> None:

@@ -8,8 +8,9 @@ import datetime
 import pytest
 
 from secrets_app.aws.ecr import Credentials, Token
-from secrets_app.services import dockerconfig, schedule, status
-from secrets_app.services.credentials import SpecError, credentials_from_spec, decode_key
+from secrets_app.kube.kinds import CLUSTER, NAMESPACED
+from secrets_app.services import dockerconfig, schedule, specs, status
+from secrets_app.services.credentials import decode_key, encode_key
 
 NOW = datetime.datetime(2026, 11, 27, 12, 0, tzinfo=datetime.UTC)
 PLAIN_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -26,11 +27,43 @@ def test_keys_are_accepted_plain_or_base64_encoded(plain):
 
 
 def test_missing_spec_fields_are_all_reported_at_once():
-    with pytest.raises(SpecError) as error:
-        credentials_from_spec({"awsAccess": {"region": "eu-west-1"}})
+    body = {"metadata": {"name": "x"}, "spec": {"awsAccess": {"region": "eu-west-1"}}}
+    with pytest.raises(specs.SpecError) as error:
+        specs.validated(CLUSTER, body)
     assert str(error.value) == (
+        "spec.secretName is missing: set the name of the docker Secret to manage. "
+        "spec.namespaces is empty: list at least one namespace. "
         "spec.awsAccess.accessKeyId is empty: set it. spec.awsAccess.secretAccessKey is empty: set it."
     )
+
+
+def test_an_invalid_region_is_a_spec_problem_named_with_its_value():
+    body = {
+        "metadata": {"name": "x", "namespace": "a"},
+        "spec": {
+            "secretName": "s",
+            "awsAccess": {"accessKeyId": "A", "secretAccessKey": "B", "region": "Mars 1"},
+        },
+    }
+    assert specs.problems(NAMESPACED, body) == [
+        "spec.awsAccess.region 'Mars 1' is not an AWS region name: use one such as eu-west-1."
+    ]
+
+
+def test_the_region_rule_is_the_one_the_crds_enforce():
+    import pathlib
+
+    crds = pathlib.Path(__file__).resolve().parents[2] / "chart" / "crds"
+    for path in crds.glob("*.yaml"):
+        assert f"self.matches('{specs.REGION_PATTERN.pattern}')" in path.read_text(), path.name
+
+
+@pytest.mark.parametrize("plain", ["AKIAIOSFODNN7EXAMPLE", PLAIN_SECRET])
+def test_keys_are_encoded_once_and_an_encoded_key_is_kept(plain):
+    encoded = encode_key(plain)
+    assert encoded == base64.b64encode(plain.encode()).decode()
+    assert encode_key(encoded) == encoded
+    assert decode_key(encoded) == plain
 
 
 def test_credentials_never_show_the_secret_key_in_repr():

@@ -6,6 +6,7 @@ TLS; worker: qcluster; controller), applies a sample ClusterAWSECRImagePullSecre
 namespaces and prints its Ready status.
 """
 
+import contextlib
 import os
 import secrets
 import subprocess
@@ -19,10 +20,12 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from secrets_app.kube.api import Kube
 from secrets_app.localdev import binaries
-from secrets_app.localdev.certs import CertificateAuthority
 from secrets_app.localdev.processes import Process
 from secrets_app.localdev.stack import kubernetes_and_ecr, say, terminate_on_sigterm
+from secrets_app.localdev.webserver import WebServer
+from secrets_app.webhooks import registration
 
 
 class Command(BaseCommand):
@@ -36,14 +39,10 @@ class Command(BaseCommand):
         terminate_on_sigterm()
         settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
         workdir = Path(tempfile.mkdtemp(prefix="ecrcontrol-run-"))
-        with kubernetes_and_ecr() as env:
+        with contextlib.ExitStack() as stack:
+            env = stack.enter_context(kubernetes_and_ecr())
             call_command("migrate", interactive=False, verbosity=0)
             username, password = self._admin_login()
-            ca = CertificateAuthority("ecrcontrol-local-web-ca")
-            (workdir / "ca.crt").write_bytes(ca.cert_pem)
-            cert, key = ca.issue("ecrcontrol-web", hosts=(host, "localhost"), server=True).write(
-                workdir, "web"
-            )
             child_env = {**os.environ, **env, "PATH": f"{binaries.ensure_binaries()}:{os.environ['PATH']}"}
             kubectl = [str(binaries.ensure_binaries() / "kubectl")]
             subprocess.run(
@@ -66,39 +65,27 @@ class Command(BaseCommand):
                 capture_output=True,
             )
             manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-            web = Process(
-                "web",
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "ecrcontrol.wsgi",
-                    f"--bind={host}:{port}",
-                    f"--certfile={cert}",
-                    f"--keyfile={key}",
-                    "--workers=2",
-                    "--access-logfile=-",
-                ],
-                workdir / "web.log",
-                env=child_env,
-            ).start()
+            web = stack.enter_context(WebServer(child_env, host=host, port=port))
+            if "KUBECONFIG" in env:  # our own control plane: its API server can reach this server
+                registration.register(Kube.connect(env["KUBECONFIG"]), web.url, web.ca.cert_pem)
             worker = Process("worker", [*manage, "qcluster"], workdir / "worker.log", env=child_env).start()
             controller = Process(
                 "controller", [*manage, "controller"], workdir / "controller.log", env=child_env
             )
-            processes = [web, worker, controller.start()]
+            processes = [web.process, worker, controller.start()]
             try:
-                web.wait_until(lambda: web.log_path.read_text().count("Booting worker") >= 1, 30, "serving")
                 if "AWS_ENDPOINT_URL_ECR" in env:  # only with the local ECR: real AWS needs real keys
                     self._apply_sample(kubectl, child_env, controller)
-                url = f"https://{host}:{port}"
+                url = web.url
                 say("")
                 say("ecrcontrol is running.")
                 for name, value in env.items():
                     say(f"export {name}={value}")
                 say(f"export PATH={child_env['PATH'].split(':', 1)[0]}:$PATH")
-                say(f"Admin:  {url}/admin/  (login {username} / {password}; CA: {workdir / 'ca.crt'})")
-                say(f"Logs:   {workdir}")
+                say(f"Admin:  {url}/admin/  (login {username} / {password}; CA: {web.ca_file})")
+                if "KUBECONFIG" in env:
+                    say(f"Webhooks: {url}/webhooks/mutate and /validate, registered with the control plane")
+                say(f"Logs:   {workdir} and {web.log_path}")
                 say("Press Ctrl-C to stop.")
                 while all(p.running() for p in processes):
                     time.sleep(0.5)
@@ -107,7 +94,7 @@ class Command(BaseCommand):
             except KeyboardInterrupt:
                 say("Stopping...")
             finally:
-                for process in reversed(processes):
+                for process in (controller, worker):
                     process.stop()
                 subprocess.run(["rm", "-rf", str(workdir)], check=False)
 

@@ -1,0 +1,23 @@
+"""gunicorn settings for the web role (admin, webhooks, health): HTTPS only.
+
+    gunicorn -c python:ecrcontrol.gunicorn ecrcontrol.wsgi
+
+The certificate and key come from files (as cert-manager or the chart mount them):
+ECRCONTROL_TLS_CERT_FILE and ECRCONTROL_TLS_KEY_FILE. There is no plain-HTTP fallback.
+"""
+
+import os
+
+bind = [os.environ.get("ECRCONTROL_BIND", "0.0.0.0:8443")]
+certfile = os.environ.get("ECRCONTROL_TLS_CERT_FILE", "")
+keyfile = os.environ.get("ECRCONTROL_TLS_KEY_FILE", "")
+if not (certfile and keyfile):
+    raise SystemExit(
+        "ECRCONTROL_TLS_CERT_FILE and ECRCONTROL_TLS_KEY_FILE must name the serving certificate and "
+        "key: the web role (admission webhooks, admin) is served over HTTPS only."
+    )
+# Threads, because the validating webhook waits on ECR (up to ECRCONTROL_WEBHOOK_ECR_TIMEOUT_SECONDS).
+worker_class = "gthread"
+workers = int(os.environ.get("ECRCONTROL_WEB_WORKERS", "2"))
+threads = int(os.environ.get("ECRCONTROL_WEB_THREADS", "4"))
+accesslog = "-"

@@ -1,0 +1,87 @@
+"""What a custom resource's spec asks for, and every problem that keeps it from working.
+
+Used by the reconcile (problems become an `InvalidSpec` status) and by the validating webhook
+(problems deny the request), so both say the same thing.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..aws.ecr import Credentials
+from ..kube.kinds import Kind
+from .credentials import decode_key
+
+# The same rule as the CRDs' CEL validation of spec.awsAccess.region.
+REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
+
+MSG_AWS_ACCESS_MISSING = "spec.awsAccess is missing: set accessKeyId, secretAccessKey and region."
+MSG_FIELD_MISSING = "spec.awsAccess.{field} is empty: set it."
+MSG_REGION_INVALID = "spec.awsAccess.region {region!r} is not an AWS region name: use one such as eu-west-1."
+MSG_SECRET_NAME_MISSING = "spec.secretName is missing: set the name of the docker Secret to manage."
+MSG_NAMESPACES_MISSING = "spec.namespaces is empty: list at least one namespace."
+
+
+class SpecError(ValueError):
+    """The resource's spec cannot work as written; the message says what to change."""
+
+
+def spec_of(body: dict) -> dict:
+    """The spec, or an empty one when it is missing or not an object (admission sees raw input)."""
+    spec = body.get("spec")
+    return spec if isinstance(spec, dict) else {}
+
+
+def targets(kind: Kind, body: dict) -> list[str]:
+    """The namespaces whose Secret the resource manages, in order, without repeats."""
+    if kind.namespaced:
+        return [body["metadata"]["namespace"]]
+    namespaces = spec_of(body).get("namespaces")
+    if not isinstance(namespaces, list):
+        return []
+    return list(dict.fromkeys(ns for ns in namespaces if isinstance(ns, str)))
+
+
+def problems(kind: Kind, body: dict) -> list[str]:
+    """Every problem with the spec, each saying what to change; empty when it can work."""
+    spec = spec_of(body)
+    found = []
+    if not spec.get("secretName"):
+        found.append(MSG_SECRET_NAME_MISSING)
+    if not kind.namespaced and not targets(kind, body):
+        found.append(MSG_NAMESPACES_MISSING)
+    return found + access_problems(body)
+
+
+def access_problems(body: dict) -> list[str]:
+    """The problems with spec.awsAccess alone: when empty, the credentials can be tried."""
+    access = spec_of(body).get("awsAccess")
+    if not isinstance(access, dict):
+        return [MSG_AWS_ACCESS_MISSING]
+    found = [
+        MSG_FIELD_MISSING.format(field=field)
+        for field in ("accessKeyId", "secretAccessKey", "region")
+        if not access.get(field) or not isinstance(access[field], str)
+    ]
+    region = access.get("region")
+    if region and isinstance(region, str) and not REGION_PATTERN.match(region):
+        found.append(MSG_REGION_INVALID.format(region=region))
+    return found
+
+
+def credentials(body: dict) -> Credentials:
+    """The plain credentials of a spec that has no `problems`."""
+    access = body["spec"]["awsAccess"]
+    return Credentials(
+        access_key_id=decode_key(access["accessKeyId"]),
+        secret_access_key=decode_key(access["secretAccessKey"]),
+        region=access["region"],
+    )
+
+
+def validated(kind: Kind, body: dict) -> Credentials:
+    """The credentials, or SpecError naming every problem at once."""
+    found = problems(kind, body)
+    if found:
+        raise SpecError(" ".join(found))
+    return credentials(body)

@@ -1,0 +1,35 @@
+"""The real cluster and ECR behind validation (see `validating.Lookups`)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from ..aws import ecr
+from ..kube.api import Kube
+from ..kube.kinds import CLUSTER, NAMESPACED, Kind
+from ..models import Cluster
+from ..services.clusters import kube_for
+
+
+class ClusterLookups:
+    def __init__(self, kube: Kube) -> None:
+        self.kube = kube
+
+    @classmethod
+    def default(cls) -> ClusterLookups:
+        """The cluster whose API server calls this webhook: the default one."""
+        return cls(kube_for(Cluster.default()))
+
+    def namespace_exists(self, name: str) -> bool:
+        return self.kube.get_namespace(name) is not None
+
+    def secret(self, namespace: str, name: str) -> dict | None:
+        return self.kube.get_secret(namespace, name)
+
+    def resources(self) -> list[tuple[Kind, dict]]:
+        return [
+            (kind, item) for kind in (NAMESPACED, CLUSTER) for item in self.kube.list_resources(kind)["items"]
+        ]
+
+    def check_credentials(self, credentials: ecr.Credentials) -> None:
+        ecr.get_token(credentials, timeout=settings.ECRCONTROL_WEBHOOK_ECR_TIMEOUT_SECONDS)

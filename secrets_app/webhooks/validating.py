@@ -1,0 +1,160 @@
+"""The validating webhook: every problem with a CREATE or UPDATE, reported at once.
+
+What it checks, beyond the spec's own problems (shared with the reconcile):
+- the credentials work against ECR, on CREATE and whenever they change (not in a dry run);
+- no target Secret exists that ecrcontrol does not manage;
+- no other resource already manages a Secret of that name in a target namespace;
+- spec.secretName does not change.
+A namespace that does not exist yet is allowed with a warning: the controller creates the
+Secret when the namespace appears. DELETE is always allowed.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ..aws.ecr import Credentials, ECRError
+from ..kube.errors import KubeError
+from ..kube.kinds import CLUSTER, GROUP, MANAGED_BY, MANAGED_BY_LABEL, Kind
+from ..services import specs
+from . import reviews
+
+MSG_CREDENTIALS_INVALID = (
+    "aws credentials specified in .spec.awsAccess are invalid or missing permissions: {error}. "
+    "Use an active access key allowed ecr:GetAuthorizationToken in region {region}"
+)
+MSG_ECR_UNAVAILABLE = (
+    "the credentials in .spec.awsAccess could not be checked: {error}. Try again when ECR answers"
+)
+MSG_NOT_CHECKED_DRY_RUN = "dry run: the credentials in .spec.awsAccess were not tried against ECR"
+MSG_SECRET_EXISTS = (
+    "secret {name} already exists in namespace {ns}, you can choose a different name: it is not "
+    "managed by ecrcontrol, so change spec.secretName or delete that Secret first"
+)
+MSG_MANAGED_BY_OTHER = (
+    "secret {name} in namespace {ns} is already managed by {other}: choose a different "
+    "spec.secretName, or remove namespace {ns} from {other} first"
+)
+MSG_NAMESPACE_MISSING = "namespace {ns} does not exist yet: its Secret {name} will be created when it does"
+MSG_SECRET_NAME_IMMUTABLE = (
+    ".spec.secretName is immutable: it is {old}. To use another name, create a new resource "
+    "and delete this one"
+)
+MSG_LOOKUP_FAILED = "could not validate the request: {error}. Try again"
+
+
+class Lookups(Protocol):
+    """What validation needs to know about the cluster and ECR."""
+
+    def namespace_exists(self, name: str) -> bool: ...
+
+    def secret(self, namespace: str, name: str) -> dict | None: ...
+
+    def resources(self) -> list[tuple[Kind, dict]]: ...
+
+    def check_credentials(self, credentials: Credentials) -> None:
+        """Raise ECRError when ECR does not give these credentials a token."""
+
+
+def validate(review: reviews.Review, lookups: Lookups) -> dict:
+    if review.operation not in ("CREATE", "UPDATE"):
+        return reviews.allowed(review)
+    kind = review.kind
+    if kind is None:
+        return reviews.not_ours(review)
+    problems, warnings = specs.problems(kind, review.object), []
+    if review.operation == "UPDATE":
+        problems += _immutable_problems(review)
+    try:
+        credentials = _credentials_to_check(review)
+        if credentials:
+            _check_credentials(review, credentials, lookups, problems, warnings)
+        _check_targets(review, kind, lookups, problems, warnings)
+    except KubeError as exc:
+        return reviews.denied(review, [MSG_LOOKUP_FAILED.format(error=exc)], code=500)
+    if problems:
+        return reviews.denied(review, problems, warnings=warnings)
+    return reviews.allowed(review, warnings=warnings)
+
+
+def _immutable_problems(review: reviews.Review) -> list[str]:
+    old = specs.spec_of(review.old_object).get("secretName")
+    if old and specs.spec_of(review.object).get("secretName") != old:
+        return [MSG_SECRET_NAME_IMMUTABLE.format(old=old)]
+    return []
+
+
+def _credentials_to_check(review: reviews.Review) -> Credentials | None:
+    """The credentials to try: on CREATE, or on UPDATE when they changed (key rotation)."""
+    if specs.access_problems(review.object):
+        return None
+    new = specs.credentials(review.object)
+    if review.operation == "UPDATE" and not specs.access_problems(review.old_object):
+        if specs.credentials(review.old_object) == new:
+            return None
+    return new
+
+
+def _check_credentials(
+    review, credentials: Credentials, lookups: Lookups, problems: list[str], warnings: list[str]
+) -> None:
+    if review.dry_run:  # no call to AWS: a dry run has no side effects, not even an API call
+        warnings.append(MSG_NOT_CHECKED_DRY_RUN)
+        return
+    try:
+        lookups.check_credentials(credentials)
+    except ECRError as exc:
+        template = MSG_CREDENTIALS_INVALID if exc.permanent else MSG_ECR_UNAVAILABLE
+        problems.append(template.format(error=exc, region=credentials.region))
+
+
+def _check_targets(review, kind: Kind, lookups: Lookups, problems: list[str], warnings: list[str]) -> None:
+    name = specs.spec_of(review.object).get("secretName")
+    if not name or not isinstance(name, str):
+        return
+    wanted = specs.targets(kind, review.object)
+    if review.operation == "UPDATE" and specs.spec_of(review.old_object).get("secretName") == name:
+        wanted = [ns for ns in wanted if ns not in specs.targets(kind, review.old_object)]
+    if not wanted:
+        return
+    others = [
+        (other_kind, body)
+        for other_kind, body in lookups.resources()
+        if not _is_same(other_kind, body, kind, review) and specs.spec_of(body).get("secretName") == name
+    ]
+    for ns in wanted:
+        if kind is CLUSTER and not lookups.namespace_exists(ns):
+            warnings.append(MSG_NAMESPACE_MISSING.format(ns=ns, name=name))
+            continue
+        other = next((_describe(k, b) for k, b in others if ns in specs.targets(k, b)), None)
+        if other:
+            problems.append(MSG_MANAGED_BY_OTHER.format(name=name, ns=ns, other=other))
+            continue
+        secret = lookups.secret(ns, name)
+        if secret is not None and not _is_managed(secret):
+            problems.append(MSG_SECRET_EXISTS.format(name=name, ns=ns))
+
+
+def _is_same(kind: Kind, body: dict, review_kind: Kind, review: reviews.Review) -> bool:
+    meta = body.get("metadata") or {}
+    return (
+        kind is review_kind
+        and meta.get("name") == review.name
+        and (meta.get("namespace") or "") == review.namespace
+    )
+
+
+def _describe(kind: Kind, body: dict) -> str:
+    meta = body["metadata"]
+    where = f"{meta['namespace']}/{meta['name']}" if kind.namespaced else meta["name"]
+    return f"{kind.kind} {where}"
+
+
+def _is_managed(secret: dict) -> bool:
+    """Written by ecrcontrol, or by the seed operator (owned by one of its resources)."""
+    meta = secret.get("metadata") or {}
+    if (meta.get("labels") or {}).get(MANAGED_BY_LABEL) == MANAGED_BY:
+        return True
+    return any(
+        (ref.get("apiVersion") or "").startswith(GROUP + "/") for ref in meta.get("ownerReferences") or []
+    )

@@ -1,0 +1,71 @@
+"""The webhook endpoints: parse the AdmissionReview, call the decision, render the answer.
+
+Served only over TLS (the API server calls webhooks over HTTPS only, and the body carries AWS
+keys). The API server does not authenticate to webhooks by default, so the endpoints take no
+login; they reveal nothing but the decision.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import BasePermission
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import reviews
+from .lookups import ClusterLookups
+from .mutating import mutate
+from .validating import validate
+
+log = logging.getLogger(__name__)
+
+
+class OverTLSOnly(BasePermission):
+    message = "admission webhooks are served over HTTPS only: use https:// in the webhook clientConfig"
+
+    def has_permission(self, request, view) -> bool:
+        return request.is_secure()
+
+
+class _AdmissionView(APIView):
+    authentication_classes = []
+    permission_classes = [OverTLSOnly]
+    parser_classes = [JSONParser]
+    renderer_classes = [JSONRenderer]
+
+    def decide(self, review: reviews.Review) -> dict:
+        raise NotImplementedError
+
+    def post(self, request: Request) -> Response:
+        started = time.monotonic()
+        try:
+            review = reviews.parse(request.data)
+        except reviews.BadReview as exc:
+            log.warning("%s: bad AdmissionReview: %s", type(self).__name__, exc)
+            return Response({"detail": str(exc)}, status=400)
+        response = self.decide(review)
+        log.info(
+            "%s %s %s%s: %s in %.0f ms",
+            type(self).__name__,
+            review.operation,
+            review.describe,
+            " (dry run)" if review.dry_run else "",
+            "allowed" if response["allowed"] else f"denied: {response['status']['message']}",
+            (time.monotonic() - started) * 1000,
+        )
+        return Response(reviews.envelope(response))
+
+
+class MutateView(_AdmissionView):
+    def decide(self, review: reviews.Review) -> dict:
+        return mutate(review)
+
+
+class ValidateView(_AdmissionView):
+    def decide(self, review: reviews.Review) -> dict:
+        return validate(review, ClusterLookups.default())
