@@ -105,7 +105,7 @@ def _check_credentials(
         lookups.check_credentials(credentials)
     except ECRError as exc:
         template = MSG_CREDENTIALS_INVALID if exc.permanent else MSG_ECR_UNAVAILABLE
-        problems.append(template.format(error=exc, region=credentials.region))
+        problems.append(template.format(error=str(exc).rstrip("."), region=credentials.region))
 
 
 def _check_targets(review, kind: Kind, lookups: Lookups, problems: list[str], warnings: list[str]) -> None:

@@ -16,6 +16,8 @@ from kubernetes import client, config
 from secrets_app.localdev.controlplane import ControlPlane
 from secrets_app.localdev.moto import MotoServer
 
+from .helpers import delete_all_resources
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -130,17 +132,7 @@ def start_operator(control_plane, our_crds, transactional_db, tmp_path):
     for op in started:
         op.stop()
     # Leave no resource behind for the next test's operator to list and reconcile.
-    custom = client.CustomObjectsApi(config.new_client_from_config(config_file=str(control_plane.kubeconfig)))
-    custom.delete_collection_cluster_custom_object(
-        "aws.zakariaamine.com", "v1alpha2", "clusterawsecrimagepullsecrets"
-    )
-    for item in custom.list_cluster_custom_object(
-        "aws.zakariaamine.com", "v1alpha2", "awsecrimagepullsecrets"
-    )["items"]:
-        meta = item["metadata"]
-        custom.delete_namespaced_custom_object(
-            "aws.zakariaamine.com", "v1alpha2", meta["namespace"], "awsecrimagepullsecrets", meta["name"]
-        )
+    delete_all_resources(config.new_client_from_config(config_file=str(control_plane.kubeconfig)))
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ class CountingProxy:
         self.upstream = upstream
         self.token_calls = 0
         self.fail_with: int | None = None  # answer every call with this HTTP status (fault injection)
+        self.unreachable = False  # hang up on every call without an answer (fault injection)
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -22,6 +23,9 @@ class CountingProxy:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if self.headers.get(TARGET_HEADER) == GET_TOKEN:
                     proxy.token_calls += 1
+                if proxy.unreachable:
+                    self.close_connection = True
+                    return
                 if proxy.fail_with:
                     self.send_response(proxy.fail_with)
                     self.send_header("Content-Length", "0")

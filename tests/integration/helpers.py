@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
 import time
 import uuid
 
 from kubernetes import client
 from kubernetes.client.rest import ApiException
+
+from secrets_app.localdev import binaries
 
 GROUP, VERSION = "aws.zakariaamine.com", "v1alpha2"
 CANARY_SECRET = "CANARY0secret0key0never0leaves0the0cluster0"  # 43 chars of key-like text
@@ -93,3 +96,25 @@ def docker_config(secret) -> dict:
 
 def create_namespace(api, name: str) -> None:
     client.CoreV1Api(api).create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+
+
+def delete_all_resources(api) -> None:
+    """Delete every AWSECRImagePullSecret and ClusterAWSECRImagePullSecret (deletes always pass admission)."""
+    custom = client.CustomObjectsApi(api)
+    custom.delete_collection_cluster_custom_object(GROUP, VERSION, "clusterawsecrimagepullsecrets")
+    for item in custom.list_cluster_custom_object(GROUP, VERSION, "awsecrimagepullsecrets")["items"]:
+        meta = item["metadata"]
+        custom.delete_namespaced_custom_object(
+            GROUP, VERSION, meta["namespace"], "awsecrimagepullsecrets", meta["name"]
+        )
+
+
+def kubectl(control_plane, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """Run the real kubectl against the local control plane; never raises on failure."""
+    return subprocess.run(
+        [str(binaries.ensure_binaries() / "kubectl"), f"--kubeconfig={control_plane.kubeconfig}", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )

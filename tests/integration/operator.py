@@ -19,19 +19,24 @@ FAST_SETTINGS = {
 }
 
 
+def process_env(kubeconfig: Path, ecr_url: str, **settings: str) -> dict[str, str]:
+    """The environment of ecrcontrol's processes in tests: the test database, cluster and ECR."""
+    return {
+        **os.environ,
+        **FAST_SETTINGS,
+        **settings,
+        "DJANGO_SETTINGS_MODULE": "ecrcontrol.settings",
+        "DJANGO_SECRET_KEY": "test-only-not-secret",
+        "DATABASE_URL": f"sqlite:///{TEST_DB}",
+        "KUBECONFIG": str(kubeconfig),
+        "AWS_ENDPOINT_URL_ECR": ecr_url,
+    }
+
+
 class Operator:
     def __init__(self, kubeconfig: Path, ecr_url: str, logdir: Path, **settings: str) -> None:
         self.logdir = logdir
-        self.env = {
-            **os.environ,
-            **FAST_SETTINGS,
-            **settings,
-            "DJANGO_SETTINGS_MODULE": "ecrcontrol.settings",
-            "DJANGO_SECRET_KEY": "test-only-not-secret",
-            "DATABASE_URL": f"sqlite:///{TEST_DB}",
-            "KUBECONFIG": str(kubeconfig),
-            "AWS_ENDPOINT_URL_ECR": ecr_url,
-        }
+        self.env = process_env(kubeconfig, ecr_url, **settings)
         self.worker: Process | None = None
         self.controller: Process | None = None
 

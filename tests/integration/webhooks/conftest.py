@@ -1,0 +1,108 @@
+"""The web role serving the admission webhooks over TLS, registered with the real API server.
+
+Webhook configurations are cluster-wide, so they are registered for this folder's tests only and
+removed afterwards; the other tests see resources admitted without them (as after an install
+where the webhook is absent), which the controller must handle on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+from secrets_app.kube.api import Kube
+from secrets_app.localdev.webserver import WebServer
+from secrets_app.webhooks import registration
+
+from ..ecrproxy import CountingProxy
+from ..helpers import GROUP, VERSION, delete_all_resources, wait_for
+from ..operator import process_env
+
+ECR_PULL_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"}],
+}
+
+
+@pytest.fixture(scope="module")
+def proxy(strict_moto) -> Iterator[CountingProxy]:
+    """ECR for the webhook and the operator: moto enforcing IAM, behind a counting proxy."""
+    proxy = CountingProxy(strict_moto.url)
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture(scope="module")
+def mint_key(strict_moto):
+    """A new IAM user allowed ecr:GetAuthorizationToken, and its access key: (id, secret)."""
+
+    def mint(user: str) -> tuple[str, str]:
+        # moto lets the next 3 calls through unauthenticated, then enforces IAM again.
+        urllib.request.urlopen(
+            urllib.request.Request(
+                f"{strict_moto.url}/moto-api/reset-auth",
+                data=b"3",
+                method="POST",
+                headers={"Content-Type": "text/plain"},
+            ),
+            timeout=10,
+        )
+        iam = boto3.client(
+            "iam",
+            endpoint_url=strict_moto.url,
+            region_name="us-east-1",
+            aws_access_key_id="bootstrap",
+            aws_secret_access_key="bootstrap",
+        )
+        iam.create_user(UserName=user)
+        iam.put_user_policy(UserName=user, PolicyName="ecr-pull", PolicyDocument=json.dumps(ECR_PULL_POLICY))
+        key = iam.create_access_key(UserName=user)["AccessKey"]
+        return key["AccessKeyId"], key["SecretAccessKey"]
+
+    return mint
+
+
+@pytest.fixture(scope="module")
+def web_server(control_plane, our_crds, django_db_setup, proxy) -> Iterator[WebServer]:
+    with WebServer(process_env(control_plane.kubeconfig, proxy.url)) as web:
+        yield web
+
+
+def _probe_denied(api) -> bool:
+    """Whether the validating webhook answers: a dry-run create it must deny."""
+    probe = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "ClusterAWSECRImagePullSecret",
+        "metadata": {"name": "webhook-probe"},
+        "spec": {"secretName": "probe", "namespaces": ["default"]},
+    }
+    try:
+        client.CustomObjectsApi(api).create_cluster_custom_object(
+            GROUP, VERSION, "clusterawsecrimagepullsecrets", probe, dry_run="All"
+        )
+    except ApiException as exc:
+        return "spec.awsAccess is missing" in (exc.body or "")
+    return False
+
+
+@pytest.fixture(scope="module")
+def webhooks(kube_api, web_server) -> Iterator[WebServer]:
+    """The webhooks registered with the local API server, and in effect."""
+    kube = Kube(kube_api)
+    registration.register(kube, web_server.url, web_server.ca.cert_pem)
+    wait_for(lambda: _probe_denied(kube_api), timeout=30)
+    yield web_server
+    registration.unregister(kube)
+    wait_for(lambda: not _probe_denied(kube_api), timeout=30)
+
+
+@pytest.fixture(autouse=True)
+def no_resources_left(kube_api) -> Iterator[None]:
+    yield
+    delete_all_resources(kube_api)
