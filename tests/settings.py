@@ -9,8 +9,9 @@ import os
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-secret")
 
 from ecrcontrol.settings import *  # noqa: F403
-from ecrcontrol.settings import BASE_DIR, DATABASES
+from ecrcontrol.settings import BASE_DIR, DATABASES, STATIC_ROOT
 
 TEST_DB = BASE_DIR / "var" / "test" / "test.sqlite3"
 TEST_DB.parent.mkdir(parents=True, exist_ok=True)
 DATABASES["default"]["TEST"] = {"NAME": str(TEST_DB)}
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on a missing directory

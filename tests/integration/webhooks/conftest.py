@@ -7,6 +7,7 @@ where the webhook is absent), which the controller must handle on its own.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import urllib.request
 from collections.abc import Iterator
@@ -91,15 +92,31 @@ def _probe_denied(api) -> bool:
     return False
 
 
+def set_registered(api, web: WebServer, on: bool) -> None:
+    """Register (or remove) the webhook configurations and wait until the API server acts on it."""
+    kube = Kube(api)
+    if on:
+        registration.register(kube, web.url, web.ca.cert_pem)
+    else:
+        registration.unregister(kube)
+    wait_for(lambda: _probe_denied(api) is on, timeout=30)
+
+
+@contextlib.contextmanager
+def registered(api, web: WebServer, on: bool = True) -> Iterator[None]:
+    """The webhooks in effect (or, with on=False, out of effect) for the duration."""
+    set_registered(api, web, on)
+    try:
+        yield
+    finally:
+        set_registered(api, web, not on)
+
+
 @pytest.fixture(scope="module")
 def webhooks(kube_api, web_server) -> Iterator[WebServer]:
     """The webhooks registered with the local API server, and in effect."""
-    kube = Kube(kube_api)
-    registration.register(kube, web_server.url, web_server.ca.cert_pem)
-    wait_for(lambda: _probe_denied(kube_api), timeout=30)
-    yield web_server
-    registration.unregister(kube)
-    wait_for(lambda: not _probe_denied(kube_api), timeout=30)
+    with registered(kube_api, web_server):
+        yield web_server
 
 
 @pytest.fixture(autouse=True)

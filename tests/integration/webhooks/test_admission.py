@@ -11,10 +11,8 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from secrets_app.kube.api import Kube
 from secrets_app.kube.kinds import GROUP
 from secrets_app.services.dockerconfig import IDENTITY_ANNOTATION, identity
-from secrets_app.webhooks import registration
 
 from ..helpers import (
     CANARY_SECRET,
@@ -32,7 +30,7 @@ from ..helpers import (
     unique,
     wait_for,
 )
-from .conftest import _probe_denied
+from .conftest import registered
 
 DENIED = 'admission webhook "validate.ecrcontrol.io" denied the request: '
 REJECTED_KEY_ID = "AKIAREJECTEDEXAMPLE1"
@@ -248,14 +246,8 @@ def test_a_server_side_dry_run_create_makes_no_ecr_call_and_no_change(kube_api, 
 def test_a_resource_admitted_without_the_webhook_still_gets_a_correct_status(
     kube_api, webhooks, start_operator, proxy, namespace
 ):
-    kube = Kube(kube_api)
-    registration.unregister(kube)
-    try:
-        wait_for(lambda: not _probe_denied(kube_api))
+    with registered(kube_api, webhooks, on=False):
         create_namespaced_resource(kube_api, namespace, "slipped-in", key_id=REJECTED_KEY_ID)
-    finally:
-        registration.register(kube, webhooks.url, webhooks.ca.cert_pem)
-        wait_for(lambda: _probe_denied(kube_api))
     start_operator(proxy.url)
 
     def rejected():
