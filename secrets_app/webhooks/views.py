@@ -24,6 +24,8 @@ from .validating import validate
 
 log = logging.getLogger(__name__)
 
+MSG_INTERNAL_ERROR = "ecrcontrol could not decide ({error}): see the web role's log, and try again"
+
 
 class OverTLSOnly(BasePermission):
     message = "admission webhooks are served over HTTPS only: use https:// in the webhook clientConfig"
@@ -48,7 +50,11 @@ class _AdmissionView(APIView):
         except reviews.BadReview as exc:
             log.warning("%s: bad AdmissionReview: %s", type(self).__name__, exc)
             return Response({"detail": str(exc)}, status=400)
-        response = self.decide(review)
+        try:
+            response = self.decide(review)
+        except Exception as exc:  # answer the API server with a reason, never an HTML error page
+            log.exception("%s: failed deciding on %s", type(self).__name__, review.describe)
+            response = reviews.denied(review, [MSG_INTERNAL_ERROR.format(error=type(exc).__name__)], code=500)
         log.info(
             "%s %s %s%s: %s in %.0f ms",
             type(self).__name__,

@@ -99,7 +99,12 @@ def set_registered(api, web: WebServer, on: bool) -> None:
         registration.register(kube, web.url, web.ca.cert_pem)
     else:
         registration.unregister(kube)
-    wait_for(lambda: _probe_denied(api) is on, timeout=30)
+    try:
+        wait_for(lambda: _probe_denied(api) is on, timeout=30)
+    except AssertionError as exc:
+        raise AssertionError(
+            f"webhooks {'not' if on else 'still'} in effect: {exc}\n{web.process.log_tail(40)}"
+        ) from None
 
 
 @contextlib.contextmanager

@@ -34,6 +34,8 @@ from .conftest import registered
 
 DENIED = 'admission webhook "validate.ecrcontrol.io" denied the request: '
 REJECTED_KEY_ID = "AKIAREJECTEDEXAMPLE1"
+# The web role reads the database (its Cluster row): make pytest-django create it for any selection.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def b64(value: str) -> str:

@@ -10,7 +10,8 @@ import pytest
 from ..helpers import create_namespaced_resource, unique
 from .conftest import registered
 
-pytestmark = pytest.mark.bench
+# The web role reads the database: make pytest-django create it even when only this test runs.
+pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True)]
 RUNS = 30
 
 
