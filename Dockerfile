@@ -17,5 +17,6 @@ RUN pip install --no-cache-dir -e '.[postgres]' \
 USER 10001
 EXPOSE 8443
 # The chart overrides the command per role: web (this), worker (qcluster), controller.
-CMD ["gunicorn", "ecrcontrol.wsgi", "--bind=0.0.0.0:8443", \
-     "--certfile=/tls/tls.crt", "--keyfile=/tls/tls.key", "--workers=2", "--access-logfile=-"]
+# The web role is HTTPS only: mount the serving certificate and key (e.g. from cert-manager) here.
+ENV ECRCONTROL_TLS_CERT_FILE=/tls/tls.crt ECRCONTROL_TLS_KEY_FILE=/tls/tls.key
+CMD ["gunicorn", "-c", "python:ecrcontrol.gunicorn", "ecrcontrol.wsgi"]

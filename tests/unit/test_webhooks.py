@@ -363,3 +363,33 @@ def test_the_view_refuses_plain_http(http):
     response = http("validate", review_body(), secure=False)
     assert response.status_code == 403
     assert "HTTPS only" in response.json()["detail"]
+
+
+# -- registration --------------------------------------------------------------------------------
+def test_webhook_configurations_fail_closed_and_match_both_kinds_in_any_version():
+    from secrets_app.webhooks.registration import configurations
+
+    mutating, validating = configurations("https://127.0.0.1:8443/", b"-----BEGIN CERTIFICATE-----")
+    assert [mutating["kind"], validating["kind"]] == [
+        "MutatingWebhookConfiguration",
+        "ValidatingWebhookConfiguration",
+    ]
+    (mutate_hook,), (validate_hook,) = mutating["webhooks"], validating["webhooks"]
+    assert mutate_hook["clientConfig"]["url"] == "https://127.0.0.1:8443/webhooks/mutate"
+    assert validate_hook["clientConfig"]["url"] == "https://127.0.0.1:8443/webhooks/validate"
+    assert base64.b64decode(validate_hook["clientConfig"]["caBundle"]) == b"-----BEGIN CERTIFICATE-----"
+    for hook in (mutate_hook, validate_hook):
+        assert hook["failurePolicy"] == "Fail"
+        assert hook["matchPolicy"] == "Equivalent"
+        assert hook["admissionReviewVersions"] == ["v1"]
+        assert hook["rules"][0]["resources"] == ["awsecrimagepullsecrets", "clusterawsecrimagepullsecrets"]
+        assert hook["rules"][0]["operations"] == ["CREATE", "UPDATE"]
+    assert (mutate_hook["sideEffects"], validate_hook["sideEffects"]) == ("None", "NoneOnDryRun")
+    assert mutate_hook["timeoutSeconds"] < validate_hook["timeoutSeconds"] <= 30
+
+
+def test_register_command_refuses_a_plain_http_url():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="webhooks are TLS only"):
+        call_command("webhooks", "register", "--url", "http://127.0.0.1:8443", "--ca-file", "/dev/null")

@@ -1,7 +1,7 @@
 """`manage.py webhooks register|unregister`: point the API server's admission webhooks at ecrcontrol.
 
 For a cluster whose API server can reach this web server directly (the local control plane, a
-development cluster). The chart installs the same configurations for a real deployment.
+development cluster). `make run` does this for its own control plane.
 """
 
 from pathlib import Path
@@ -23,19 +23,22 @@ class Command(BaseCommand):
         parser.add_argument("--ca-file", type=Path, help="PEM file of the CA that signed its certificate")
 
     def handle(self, *args, action: str, url: str | None, ca_file: Path | None, **options) -> None:
-        kube = kube_for(Cluster.default())
-        try:
-            if action == "unregister":
-                registration.unregister(kube)
-                self.stdout.write("Webhook configurations removed.")
-                return
+        if action == "register":
             if not url or not url.startswith("https://") or not ca_file:
                 raise CommandError(
                     "register needs --url https://HOST:PORT and --ca-file PATH (webhooks are TLS only)"
                 )
             if not ca_file.is_file():
                 raise CommandError(f"--ca-file {ca_file} does not exist")
-            registration.register(kube, url, ca_file.read_bytes())
+        kube = kube_for(Cluster.default())
+        try:
+            if action == "register":
+                registration.register(kube, url, ca_file.read_bytes())
+            else:
+                registration.unregister(kube)
         except KubeError as exc:
             raise CommandError(f"could not {action} the webhook configurations: {exc}") from None
-        self.stdout.write(f"Webhooks registered: {url}/webhooks/mutate and {url}/webhooks/validate")
+        if action == "register":
+            self.stdout.write(f"Webhooks registered: {url}/webhooks/mutate and {url}/webhooks/validate")
+        else:
+            self.stdout.write("Webhook configurations removed.")

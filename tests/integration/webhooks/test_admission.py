@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 import urllib.request
 
 import pytest
@@ -13,6 +15,7 @@ from kubernetes.client.rest import ApiException
 
 from secrets_app.kube.kinds import GROUP
 from secrets_app.services.dockerconfig import IDENTITY_ANNOTATION, identity
+from tests.settings import BASE_DIR
 
 from ..helpers import (
     CANARY_SECRET,
@@ -30,6 +33,7 @@ from ..helpers import (
     unique,
     wait_for,
 )
+from ..operator import process_env
 from .conftest import registered
 
 DENIED = 'admission webhook "validate.ecrcontrol.io" denied the request: '
@@ -285,3 +289,66 @@ def test_the_webhook_server_refuses_plain_http(webhooks):
             context=webhooks.ssl_context(),
         )
     assert answered.value.code == 400
+
+
+def test_the_register_command_points_the_api_server_at_the_web_role(control_plane, kube_api, webhooks, proxy):
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(BASE_DIR / "manage.py"),
+            "webhooks",
+            "register",
+            f"--url={webhooks.url}",
+            f"--ca-file={webhooks.ca_file}",
+        ],
+        env=process_env(control_plane.kubeconfig, proxy.url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        f"Webhooks registered: {webhooks.url}/webhooks/mutate and {webhooks.url}/webhooks/validate"
+    )
+    admission = client.AdmissionregistrationV1Api(kube_api)
+    (hook,) = admission.read_validating_webhook_configuration("ecrcontrol-validating").webhooks
+    assert hook.client_config.url == f"{webhooks.url}/webhooks/validate"
+    assert base64.b64decode(hook.client_config.ca_bundle) == webhooks.ca_file.read_bytes()
+    assert hook.failure_policy == "Fail" and hook.side_effects == "NoneOnDryRun"
+
+
+def test_a_legacy_v1alpha1_credential_is_converted_through_the_webhooks(
+    kube_api, webhooks, start_operator, proxy, valid_key
+):
+    ns, name = unique("legacy"), unique("legacy")
+    create_namespace(kube_api, ns)
+    start_operator(proxy.url)
+    client.CustomObjectsApi(kube_api).create_cluster_custom_object(
+        GROUP,
+        "v1alpha1",
+        "awsecrcredentials",
+        {
+            "apiVersion": f"{GROUP}/v1alpha1",
+            "kind": "AWSECRCredential",
+            "metadata": {"name": name},
+            # as the seed's v1alpha1 webhook stored them: base64-encoded
+            "spec": {
+                "awsAccess": aws_access(b64(valid_key[0]), b64(valid_key[1])),
+                "secretName": "legacy-pull",
+                "namespaces": [ns],
+            },
+        },
+    )
+
+    def converted_and_ready():
+        """the ClusterAWSECRImagePullSecret of the same name is Ready"""
+        try:
+            body = get_cluster_resource(kube_api, name)
+        except ApiException:
+            return None
+        return is_ready(body) and body
+
+    body = wait_for(converted_and_ready)
+    assert body["spec"]["awsAccess"]["accessKeyId"] == b64(valid_key[0])  # not encoded twice
+    assert body["spec"]["awsAccess"]["secretAccessKey"] == b64(valid_key[1])
+    assert read_secret(kube_api, ns, "legacy-pull") is not None
