@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..kube.kinds import CLUSTER, GROUP, NAMESPACED, Kind
@@ -79,7 +80,7 @@ def parse(body: object) -> Review:
     )
 
 
-def allowed(review: Review, warnings: list[str] = (), patch: list[dict] = ()) -> dict:
+def allowed(review: Review, warnings: Sequence[str] = (), patch: Sequence[dict] = ()) -> dict:
     response = {"uid": review.uid, "allowed": True}
     if warnings:
         response["warnings"] = list(warnings)
@@ -89,7 +90,7 @@ def allowed(review: Review, warnings: list[str] = (), patch: list[dict] = ()) ->
     return response
 
 
-def denied(review: Review, messages: list[str], code: int = 403, warnings: list[str] = ()) -> dict:
+def denied(review: Review, messages: Sequence[str], code: int = 403, warnings: Sequence[str] = ()) -> dict:
     response = {"uid": review.uid, "allowed": False, "status": {"code": code, "message": "; ".join(messages)}}
     if warnings:
         response["warnings"] = list(warnings)

@@ -5,6 +5,7 @@ What it checks, beyond the spec's own problems (shared with the reconcile):
 - no target Secret exists that ecrcontrol does not manage;
 - no other resource already manages a Secret of that name in a target namespace;
 - spec.secretName does not change.
+On UPDATE, spec problems the stored object already had are not held against the edit.
 A namespace that does not exist yet is allowed with a warning: the controller creates the
 Secret when the namespace appears. DELETE is always allowed.
 """
@@ -62,9 +63,14 @@ def validate(review: reviews.Review, lookups: Lookups) -> dict:
     kind = review.kind
     if kind is None:
         return reviews.not_ours(review)
+    if (review.object.get("metadata") or {}).get("deletionTimestamp"):
+        return reviews.allowed(review)  # being deleted (e.g. a finalizer removed): nothing to check
     problems, warnings = specs.problems(kind, review.object), []
     if review.operation == "UPDATE":
-        problems += _immutable_problems(review)
+        # Ratcheting, as for CRD schemas: a problem the stored object already had does not block
+        # an unrelated edit (its status already reports it); only new problems are denied.
+        known = set(specs.problems(kind, review.old_object))
+        problems = [p for p in problems if p not in known] + _immutable_problems(review)
     try:
         credentials = _credentials_to_check(review)
         if credentials:

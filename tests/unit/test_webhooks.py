@@ -393,3 +393,21 @@ def test_register_command_refuses_a_plain_http_url():
 
     with pytest.raises(CommandError, match="webhooks are TLS only"):
         call_command("webhooks", "register", "--url", "http://127.0.0.1:8443", "--ca-file", "/dev/null")
+
+
+def test_an_edit_of_an_object_with_an_old_spec_problem_is_allowed_but_a_new_problem_is_not():
+    old = {**resource(), "spec": {"awsAccess": resource()["spec"]["awsAccess"]}}  # no secretName
+    relabelled = {**old, "metadata": {**old["metadata"], "labels": {"team": "a"}}}
+    assert validate(review("UPDATE", relabelled, old=old), FakeLookups())["allowed"] is True
+    worse = {**old, "spec": {"awsAccess": {**old["spec"]["awsAccess"], "region": "moon"}}}
+    response = validate(review("UPDATE", worse, old=old), FakeLookups())
+    assert response["status"]["message"] == (
+        "spec.awsAccess.region 'moon' is not an AWS region name: use one such as eu-west-1."
+    )
+
+
+def test_an_object_being_deleted_is_never_blocked():
+    going = resource(secret_name="")
+    going["metadata"]["deletionTimestamp"] = "2026-11-27T12:00:00Z"
+    response = validate(review("UPDATE", going, old=resource()), BrokenLookups())
+    assert response["allowed"] is True
