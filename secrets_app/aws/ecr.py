@@ -65,6 +65,7 @@ class ECRError(Exception):
         super().__init__(message)
         self.permanent = permanent
         self.code = code
+        self.retry_at: datetime.datetime | None = None  # set by a cache that remembers the failure
 
 
 def _error_code_and_message(response: dict) -> tuple[str, str]:

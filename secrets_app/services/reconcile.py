@@ -87,7 +87,7 @@ class _Reconciler:
     # -- ECR -----------------------------------------------------------------------------
     def _token_failed(self, exc: ECRError, region: str) -> None:
         if exc.permanent:
-            retry = self.now + schedule.permanent_retry()
+            retry = exc.retry_at or self.now + schedule.permanent_retry()
             message = status.MSG_CREDENTIALS_REJECTED.format(
                 error=exc, region=region, retry=dockerconfig.rfc3339(retry)
             )

@@ -58,6 +58,7 @@ class TokenCache:
             # A rejected identity is remembered for the slow retry; a temporary failure only for
             # the backoff base, so that resources sharing the identity share one retry.
             until = now + (schedule.permanent_retry() if exc.permanent else schedule.backoff(1))
+            exc.retry_at = until  # every reconcile that meets this error reports the same retry time
             return _Entry(None, exc, until)
         return _Entry(token, None, schedule.refresh_at(token))
 

@@ -143,3 +143,25 @@ def test_secrets_of_others_are_not_ours_but_the_seed_operators_own_secret_is_ado
         }
     }
     assert not dockerconfig.is_ours(other_owner, OWNER)
+
+
+def test_a_rejected_identity_costs_one_call_and_reports_one_stable_retry_time(monkeypatch):
+    from secrets_app.aws import ecr
+    from secrets_app.services.tokens import TokenCache
+
+    calls = []
+
+    def rejecting(credentials, timeout=None):
+        calls.append(credentials)
+        raise ecr.ECRError("ECR rejected the credentials: InvalidClientTokenId: no", permanent=True)
+
+    monkeypatch.setattr(ecr, "get_token", rejecting)
+    cache = TokenCache()
+    errors = []
+    for _ in range(3):
+        with pytest.raises(ecr.ECRError) as error:
+            cache.get(Credentials("AKIA", PLAIN_SECRET, "eu-west-1"))
+        errors.append(error.value)
+    assert len(calls) == 1
+    assert errors[0].retry_at is not None
+    assert {e.retry_at for e in errors} == {errors[0].retry_at}
