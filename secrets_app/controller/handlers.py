@@ -65,8 +65,17 @@ class Handlers:
             if (row.namespace, row.name) not in present:
                 self._enqueue_owner(row.owner_kind, row.owner_namespace, row.owner_name)
 
-    def secret_changed(self, secret: dict) -> None:
+    def secret_changed(self, secret: dict, deleted: bool = False) -> None:
         meta = secret["metadata"]
+        if deleted:  # the name is free: a resource that found it held by another owner can take it
+            waiting = ManagedSecret.objects.filter(
+                cluster=self.cluster,
+                namespace=meta["namespace"],
+                name=meta["name"],
+                state=SecretState.CONFLICT,
+            )
+            for row in waiting:
+                self._enqueue_owner(row.owner_kind, row.owner_namespace, row.owner_name)
         uid = (meta.get("labels") or {}).get(OWNER_UID_LABEL, "")
         row = ManagedSecret.objects.filter(
             cluster=self.cluster, namespace=meta["namespace"], name=meta["name"], owner_uid=uid

@@ -51,7 +51,7 @@ class ClusterController:
             watching.WatchLoop(
                 watching.managed_secrets_source(kube),
                 _db(self.handlers.secrets_listed),
-                _db(lambda obj, deleted: self.handlers.secret_changed(obj)),
+                _db(self.handlers.secret_changed),
                 stop,
                 label=f"{cluster.name}-",
             ),

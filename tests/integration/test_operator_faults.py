@@ -269,3 +269,27 @@ def test_ecr_errors_are_retried_with_backoff_and_recover(kube_api, operator, ecr
     ecr.fail_with = None
     wait_for(lambda: is_ready(get_namespaced_resource(kube_api, namespace, "flaky")), timeout=20)
     assert read_secret(kube_api, namespace, "ecr-pull") is not None
+
+
+def test_a_secret_released_by_one_resource_is_taken_by_the_one_waiting_for_it(kube_api, operator, namespace):
+    first = unique("first")
+    create_cluster_resource(kube_api, first, [namespace])
+    wait_for(lambda: is_ready(get_cluster_resource(kube_api, first)))
+    create_namespaced_resource(kube_api, namespace, "second")
+
+    def waiting():
+        """the second resource reports the name as held by another owner"""
+        body = get_namespaced_resource(kube_api, namespace, "second")
+        results = (body.get("status") or {}).get("namespaces") or []
+        return any(r["reason"] == "SecretConflict" for r in results)
+
+    wait_for(waiting)
+    client.CustomObjectsApi(kube_api).delete_cluster_custom_object(
+        GROUP, VERSION, "clusterawsecrimagepullsecrets", first
+    )
+    # The garbage collector deletes the first owner's Secret; the second takes the name at once,
+    # not at its slow conflict retry (30 min).
+    wait_for(lambda: is_ready(get_namespaced_resource(kube_api, namespace, "second")))
+    secret = read_secret(kube_api, namespace, "ecr-pull")
+    owner = get_namespaced_resource(kube_api, namespace, "second")
+    assert [ref.uid for ref in secret.metadata.owner_references] == [owner["metadata"]["uid"]]
