@@ -100,6 +100,16 @@ def is_ours(existing: dict, owner: dict) -> bool:
     return False
 
 
+def is_managed(existing: dict) -> bool:
+    """Managed by ecrcontrol or by the seed operator (owned by one of its resources), for any owner."""
+    meta = existing.get("metadata") or {}
+    if (meta.get("labels") or {}).get(MANAGED_BY_LABEL) == MANAGED_BY:
+        return True
+    return any(
+        (ref.get("apiVersion") or "").startswith(GROUP + "/") for ref in meta.get("ownerReferences") or []
+    )
+
+
 def is_current(existing: dict, desired: dict, now: datetime.datetime) -> bool:
     """True when the existing Secret needs no write: untouched since we wrote it, same identity,
     owner and name, and not yet due for refresh."""

@@ -16,8 +16,8 @@ from typing import Protocol
 
 from ..aws.ecr import Credentials, ECRError
 from ..kube.errors import KubeError
-from ..kube.kinds import CLUSTER, GROUP, MANAGED_BY, MANAGED_BY_LABEL, Kind
-from ..services import specs
+from ..kube.kinds import CLUSTER, Kind
+from ..services import dockerconfig, specs
 from . import reviews
 
 MSG_CREDENTIALS_INVALID = (
@@ -137,7 +137,7 @@ def _check_targets(review, kind: Kind, lookups: Lookups, problems: list[str], wa
             problems.append(MSG_MANAGED_BY_OTHER.format(name=name, ns=ns, other=other))
             continue
         secret = lookups.secret(ns, name)
-        if secret is not None and not _is_managed(secret):
+        if secret is not None and not dockerconfig.is_managed(secret):
             problems.append(MSG_SECRET_EXISTS.format(name=name, ns=ns))
 
 
@@ -154,13 +154,3 @@ def _describe(kind: Kind, body: dict) -> str:
     meta = body["metadata"]
     where = f"{meta['namespace']}/{meta['name']}" if kind.namespaced else meta["name"]
     return f"{kind.kind} {where}"
-
-
-def _is_managed(secret: dict) -> bool:
-    """Written by ecrcontrol, or by the seed operator (owned by one of its resources)."""
-    meta = secret.get("metadata") or {}
-    if (meta.get("labels") or {}).get(MANAGED_BY_LABEL) == MANAGED_BY:
-        return True
-    return any(
-        (ref.get("apiVersion") or "").startswith(GROUP + "/") for ref in meta.get("ownerReferences") or []
-    )
