@@ -359,6 +359,26 @@ def test_the_view_answers_a_malformed_body_with_400_and_the_reason(http, path, d
     assert says in response.json()["detail"]
 
 
+def test_a_failing_decision_is_answered_with_a_denial_and_a_reason_not_an_error_page(http, monkeypatch):
+    from secrets_app.webhooks import views
+
+    def broken(review, lookups):
+        raise KeyError("spec")
+
+    monkeypatch.setattr(views, "validate", broken)
+    monkeypatch.setattr(views.ClusterLookups, "default", classmethod(lambda cls: None))
+    response = http("validate", review_body())
+    assert response.status_code == 200
+    assert response.json()["response"] == {
+        "uid": "705ab4f5-6393-11e8-b7cc-42010a800002",
+        "allowed": False,
+        "status": {
+            "code": 500,
+            "message": "ecrcontrol could not decide (KeyError): see the web role's log, and try again",
+        },
+    }
+
+
 def test_the_view_refuses_plain_http(http):
     response = http("validate", review_body(), secure=False)
     assert response.status_code == 403
