@@ -48,9 +48,11 @@ class Handlers:
         model = mirror.model_for(kind)
         row = model.objects.filter(**mirror.lookup(self.cluster, kind, key[1], key[2])).first()
         if row and row.uid == meta["uid"] and row.resource_version == meta["resourceVersion"]:
-            if listed and row.observed_generation is None:
+            # Already seen: our own status write, or a write from the admin/API, which stores the
+            # version it wrote before this event arrives; the latter still needs its reconcile.
+            if row.observed_generation != row.generation:
                 self.enqueue(key)
-            return  # our own status write, or already seen
+            return
         row, created = mirror.upsert(self.cluster, kind, body)
         if created or row.observed_generation != row.generation or listed:
             self.enqueue(key)
