@@ -66,6 +66,15 @@ def get_cluster_resource(api, name: str) -> dict:
     )
 
 
+def get_cluster_resource_or_none(api, name: str) -> dict | None:
+    try:
+        return get_cluster_resource(api, name)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
 def get_namespaced_resource(api, namespace: str, name: str) -> dict:
     return client.CustomObjectsApi(api).get_namespaced_custom_object(
         GROUP, VERSION, namespace, "awsecrimagepullsecrets", name
@@ -74,6 +83,17 @@ def get_namespaced_resource(api, namespace: str, name: str) -> dict:
 
 def ready_condition(body: dict) -> dict | None:
     return next((c for c in (body.get("status") or {}).get("conditions") or [] if c["type"] == "Ready"), None)
+
+
+def wait_for_reason(read, reason: str) -> dict:
+    """The Ready condition of the resource `read()` returns, once its reason is `reason`."""
+
+    def has_reason():
+        condition = ready_condition(read())
+        return condition and condition["reason"] == reason and condition
+
+    has_reason.__doc__ = f"the Ready condition has reason {reason}"
+    return wait_for(has_reason)
 
 
 def is_ready(body: dict) -> bool:

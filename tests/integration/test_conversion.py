@@ -7,7 +7,7 @@ from .helpers import (
     GROUP,
     aws_access,
     create_namespace,
-    get_cluster_resource,
+    get_cluster_resource_or_none,
     is_ready,
     read_secret,
     unique,
@@ -45,12 +45,3 @@ def test_legacy_credential_is_converted_and_its_secrets_appear(kube_api, operato
         return False
 
     wait_for(legacy_gone)
-
-
-def get_cluster_resource_or_none(api, name):
-    try:
-        return get_cluster_resource(api, name)
-    except ApiException as exc:
-        if exc.status == 404:
-            return None
-        raise

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 
 from kubernetes import client
 
-from secrets_app.localdev import binaries
 from secrets_app.models import ClusterPullSecret, ManagedSecret, NamespacedPullSecret
 
 from .helpers import (
@@ -21,10 +19,12 @@ from .helpers import (
     get_cluster_resource,
     get_namespaced_resource,
     is_ready,
+    kubectl,
     read_secret,
     ready_condition,
     unique,
     wait_for,
+    wait_for_reason,
 )
 
 
@@ -91,12 +91,9 @@ def test_foreign_secret_is_left_untouched_and_reported(kube_api, operator, names
     )
     create_namespaced_resource(kube_api, namespace, "intruder")
 
-    def reported():
-        """the status reports the conflict"""
-        condition = ready_condition(get_namespaced_resource(kube_api, namespace, "intruder"))
-        return condition and condition["reason"] == "SecretsFailed" and condition
-
-    condition = wait_for(reported)
+    condition = wait_for_reason(
+        lambda: get_namespaced_resource(kube_api, namespace, "intruder"), "SecretsFailed"
+    )
     assert "a Secret named ecr-pull already exists in namespace" in condition["message"]
     assert "not managed by ecrcontrol" in condition["message"]
     secret = core.read_namespaced_secret("ecr-pull", namespace)
@@ -184,41 +181,14 @@ def test_worker_killed_mid_reconcile_converges_without_duplicates(kube_api, oper
 
 def test_kubectl_wait_for_ready_works(kube_api, operator, control_plane, namespace):
     create_namespaced_resource(kube_api, namespace, "waited")
-    result = subprocess.run(
-        [
-            str(binaries.ensure_binaries() / "kubectl"),
-            "--kubeconfig",
-            str(control_plane.kubeconfig),
-            "-n",
-            namespace,
-            "wait",
-            "--for=condition=Ready",
-            "aeps/waited",
-            "--timeout=30s",
-        ],
-        capture_output=True,
-        text=True,
+    result = kubectl(
+        control_plane, "-n", namespace, "wait", "--for=condition=Ready", "aeps/waited", "--timeout=30s"
     )
     assert result.returncode == 0, result.stderr
     assert "condition met" in result.stdout
-    columns = (
-        subprocess.run(
-            [
-                str(binaries.ensure_binaries() / "kubectl"),
-                "--kubeconfig",
-                str(control_plane.kubeconfig),
-                "-n",
-                namespace,
-                "get",
-                "aeps",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        .stdout.split("\n")[0]
-        .split()
-    )
+    listing = kubectl(control_plane, "-n", namespace, "get", "aeps")
+    assert listing.returncode == 0, listing.stderr
+    columns = listing.stdout.split("\n")[0].split()
     assert columns == ["NAME", "READY", "SECRET", "EXPIRES", "AGE"]
 
 
@@ -255,12 +225,9 @@ def test_ecr_errors_are_retried_with_backoff_and_recover(kube_api, operator, ecr
     ecr.fail_with = 503
     create_namespaced_resource(kube_api, namespace, "flaky")
 
-    def unavailable():
-        """Ready=False saying ECR could not give a token"""
-        condition = ready_condition(get_namespaced_resource(kube_api, namespace, "flaky"))
-        return condition and condition["reason"] == "GetAWSAuthTokenFailed" and condition
-
-    condition = wait_for(unavailable)
+    condition = wait_for_reason(
+        lambda: get_namespaced_resource(kube_api, namespace, "flaky"), "GetAWSAuthTokenFailed"
+    )
     assert "Retrying with backoff" in condition["message"]
     time.sleep(3)
     retried = ecr.token_calls

@@ -25,13 +25,14 @@ from ..helpers import (
     create_namespace,
     create_namespaced_resource,
     get_cluster_resource,
+    get_cluster_resource_or_none,
     get_namespaced_resource,
     is_ready,
     kubectl,
     read_secret,
-    ready_condition,
     unique,
     wait_for,
+    wait_for_reason,
 )
 from ..operator import process_env
 from .conftest import registered
@@ -256,12 +257,10 @@ def test_a_resource_admitted_without_the_webhook_still_gets_a_correct_status(
         create_namespaced_resource(kube_api, namespace, "slipped-in", key_id=REJECTED_KEY_ID)
     start_operator(proxy.url)
 
-    def rejected():
-        """Ready=False because ECR rejected the keys"""
-        condition = ready_condition(get_namespaced_resource(kube_api, namespace, "slipped-in"))
-        return condition and condition["reason"] == "GetAWSAuthTokenFailed" and condition
-
-    assert wait_for(rejected)["status"] == "False"
+    condition = wait_for_reason(
+        lambda: get_namespaced_resource(kube_api, namespace, "slipped-in"), "GetAWSAuthTokenFailed"
+    )
+    assert condition["status"] == "False"
     # An unrelated edit is not blocked by the old keys: they are not re-checked unless they change.
     client.CustomObjectsApi(kube_api).patch_namespaced_custom_object(
         GROUP,
@@ -340,15 +339,7 @@ def test_a_legacy_v1alpha1_credential_is_converted_through_the_webhooks(
         },
     )
 
-    def converted_and_ready():
-        """the ClusterAWSECRImagePullSecret of the same name is Ready"""
-        try:
-            body = get_cluster_resource(kube_api, name)
-        except ApiException:
-            return None
-        return is_ready(body) and body
-
-    body = wait_for(converted_and_ready)
+    body = wait_for(lambda: (b := get_cluster_resource_or_none(kube_api, name)) and is_ready(b) and b)
     assert body["spec"]["awsAccess"]["accessKeyId"] == b64(valid_key[0])  # not encoded twice
     assert body["spec"]["awsAccess"]["secretAccessKey"] == b64(valid_key[1])
     assert read_secret(kube_api, ns, "legacy-pull") is not None
