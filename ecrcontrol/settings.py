@@ -178,3 +178,6 @@ ECRCONTROL_RECONCILE_LEASE_SECONDS = float(os.environ.get("ECRCONTROL_RECONCILE_
 # The validating webhook's try of new credentials against ECR: one attempt, well inside the
 # webhook configuration's timeoutSeconds (10).
 ECRCONTROL_WEBHOOK_ECR_TIMEOUT_SECONDS = float(os.environ.get("ECRCONTROL_WEBHOOK_ECR_TIMEOUT_SECONDS", "4"))
+# "Refresh now" (dashboard and REST API): at most one manual refresh per access key and region
+# in this many seconds, so that a click storm cannot exhaust the ECR quota.
+ECRCONTROL_MANUAL_REFRESH_SECONDS = float(os.environ.get("ECRCONTROL_MANUAL_REFRESH_SECONDS", "60"))

@@ -9,17 +9,20 @@ from .kube.errors import KubeError
 from .kube.kinds import BY_NAME
 from .models import Cluster
 from .services import mirror, schedule
+from .services import refresh as refreshes
 from .services.reconcile import reconcile as reconcile_resource
 
 log = logging.getLogger(__name__)
 
 
-def reconcile(cluster_id: int, kind: str, namespace: str, name: str) -> None:
+def reconcile(
+    cluster_id: int, kind: str, namespace: str, name: str, token_since: datetime.datetime | None = None
+) -> None:
     cluster = Cluster.objects.filter(pk=cluster_id).first()
     if cluster is None:
         return
     try:
-        reconcile_resource(cluster, kind, namespace, name)
+        reconcile_resource(cluster, kind, namespace, name, token_since=token_since)
     except KubeError as exc:
         # The API server failed us midway: nothing half-done stays wrong, since the next run
         # re-reads everything. Come back after a backoff.
@@ -34,3 +37,11 @@ def reconcile(cluster_id: int, kind: str, namespace: str, name: str) -> None:
             failures=failures, requeue_at=datetime.datetime.now(datetime.UTC) + schedule.backoff(failures)
         )
         log.warning("reconcile %s %s/%s failed (%s); retrying with backoff", kind, namespace, name, exc)
+
+
+def refresh(access_key_id: str, region: str) -> None:
+    """Refresh now: one new token for the identity, then every resource that uses it."""
+    since = datetime.datetime.now(datetime.UTC)
+    for row in refreshes.resources_of(refreshes.Identity(access_key_id, region)):
+        kind = mirror.kind_of(row)
+        reconcile(row.cluster_id, kind.kind, getattr(row, "namespace", ""), row.name, token_since=since)

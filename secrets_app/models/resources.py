@@ -30,6 +30,10 @@ class PullSecretResource(models.Model):
     last_refresh = models.DateTimeField(null=True, editable=False)
     expires_at = models.DateTimeField(null=True, editable=False)
     next_refresh = models.DateTimeField(null=True, editable=False)
+    # lastTransitionTime of the Ready condition: since when it has been ready (or failing)
+    transition_time = models.DateTimeField(null=True, editable=False)
+    # when this row last matched the cluster (a list, a watch event or our own write)
+    synced_at = models.DateTimeField(null=True, editable=False)
 
     # bookkeeping for the controller: when to reconcile next, and how many temporary failures in a row
     requeue_at = models.DateTimeField(null=True, editable=False, db_index=True)

@@ -110,9 +110,10 @@ def is_managed(existing: dict) -> bool:
     )
 
 
-def is_current(existing: dict, desired: dict, now: datetime.datetime) -> bool:
+def is_current(existing: dict, desired: dict, now: datetime.datetime, exact: bool = False) -> bool:
     """True when the existing Secret needs no write: untouched since we wrote it, same identity,
-    owner and name, and not yet due for refresh."""
+    owner and name, and not yet due for refresh. `exact` (a manual refresh): and it already holds
+    the desired token."""
     have, want = existing.get("metadata") or {}, desired["metadata"]
     labels, annotations = have.get("labels") or {}, have.get("annotations") or {}
     refresh = parse_time(annotations.get(REFRESH_ANNOTATION))
@@ -124,6 +125,7 @@ def is_current(existing: dict, desired: dict, now: datetime.datetime) -> bool:
         and _owner_uids(have) >= _owner_uids(want)
         and refresh is not None
         and now < refresh
+        and (not exact or annotations.get(HASH_ANNOTATION) == want["annotations"][HASH_ANNOTATION])
     )
 
 

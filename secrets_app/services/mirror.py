@@ -5,6 +5,8 @@ Rows are written with QuerySet.update/create so that no save signal can push the
 
 from __future__ import annotations
 
+import datetime
+
 from ..kube.kinds import CLUSTER, NAMESPACED, Kind
 from ..models import Cluster, ClusterPullSecret, ManagedSecret, NamespacedPullSecret, PullSecretResource
 from .credentials import decode_key
@@ -17,6 +19,10 @@ MODELS: dict[str, type[PullSecretResource]] = {
 
 def model_for(kind: Kind) -> type[PullSecretResource]:
     return MODELS[kind.kind]
+
+
+def kind_of(row: PullSecretResource) -> Kind:
+    return CLUSTER if isinstance(row, ClusterPullSecret) else NAMESPACED
 
 
 def lookup(cluster: Cluster, kind: Kind, namespace: str, name: str) -> dict:
@@ -37,6 +43,7 @@ def spec_fields(kind: Kind, body: dict) -> dict:
         "secret_name": spec.get("secretName") or "",
         "access_key_id": decode_key(access.get("accessKeyId") or ""),
         "region": access.get("region") or "",
+        "synced_at": datetime.datetime.now(datetime.UTC),
     }
     if not kind.namespaced:
         fields["namespaces"] = list(spec.get("namespaces") or [])

@@ -41,7 +41,11 @@ class _NamespaceSync:
     temporary: bool = False
 
 
-def reconcile(cluster: Cluster, kind_name: str, namespace: str, name: str) -> None:
+def reconcile(
+    cluster: Cluster, kind_name: str, namespace: str, name: str, token_since: datetime.datetime | None = None
+) -> None:
+    """`token_since`: a manual refresh started then; use a token fetched after it and rewrite every
+    Secret that does not hold that token yet."""
     kind = BY_NAME[kind_name]
     kube = kube_for(cluster)
     if kind is LEGACY:
@@ -54,12 +58,13 @@ def reconcile(cluster: Cluster, kind_name: str, namespace: str, name: str) -> No
     if body["metadata"].get("deletionTimestamp"):
         return  # its Secrets go with it (ownerReferences); the watch removes the row when it is gone
     row, _ = mirror.upsert(cluster, kind, body)
-    _Reconciler(cluster, kind, kube, body, row).run()
+    _Reconciler(cluster, kind, kube, body, row, token_since).run()
 
 
 class _Reconciler:
-    def __init__(self, cluster: Cluster, kind: Kind, kube: Kube, body: dict, row) -> None:
+    def __init__(self, cluster: Cluster, kind: Kind, kube: Kube, body: dict, row, token_since=None) -> None:
         self.cluster, self.kind, self.kube, self.body, self.row = cluster, kind, kube, body, row
+        self.token_since = token_since
         self.meta, self.spec = body["metadata"], body.get("spec") or {}
         self.now = datetime.datetime.now(datetime.UTC)
         self.wrote = False
@@ -74,7 +79,7 @@ class _Reconciler:
             self._finish(status.Outcome(False, status.INVALID_SPEC, str(exc)), requeue_at=None)
             return
         try:
-            token = cache.get(credentials)
+            token = cache.get(credentials, fetched_after=self.token_since)
         except ECRError as exc:
             self._token_failed(exc, credentials.region)
             return
@@ -116,7 +121,7 @@ class _Reconciler:
                 message = MSG_FOREIGN_SECRET.format(name=name, ns=ns)
                 self._record(ns, SecretState.CONFLICT, error=message)
                 return _NamespaceSync(status.NamespaceResult(ns, False, "SecretConflict", message))
-            elif dockerconfig.is_current(existing, desired, self.now):
+            elif dockerconfig.is_current(existing, desired, self.now, exact=self.token_since is not None):
                 written = existing
             else:
                 action, reason = "updating", "UpdateSecretError"
@@ -247,6 +252,8 @@ class _Reconciler:
             last_refresh=dockerconfig.parse_time(new.get("lastRefreshTime")),
             expires_at=outcome.expires_at,
             next_refresh=outcome.next_refresh,
+            transition_time=dockerconfig.parse_time(new["conditions"][0]["lastTransitionTime"]),
+            synced_at=self.now,
             requeue_at=requeue_at,
             failures=failures,
         )

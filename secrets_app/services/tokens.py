@@ -20,6 +20,7 @@ class _Entry:
     token: ecr.Token | None
     error: ecr.ECRError | None
     valid_until: datetime.datetime
+    fetched_at: datetime.datetime
 
 
 class TokenCache:
@@ -34,15 +35,18 @@ class TokenCache:
         raw = "\0".join((credentials.access_key_id, credentials.secret_access_key, credentials.region))
         return hashlib.sha256(raw.encode()).hexdigest()
 
-    def get(self, credentials: ecr.Credentials) -> ecr.Token:
-        """A token valid until its refresh point; raises the cached or new `ECRError`."""
+    def get(self, credentials: ecr.Credentials, fetched_after: datetime.datetime | None = None) -> ecr.Token:
+        """A token valid until its refresh point; raises the cached or new `ECRError`.
+
+        `fetched_after`: a manual refresh started then; an entry fetched before it is not used."""
         key = self.key(credentials)
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
             now = datetime.datetime.now(datetime.UTC)
             entry = self._entries.get(key)
-            if entry is None or entry.valid_until <= now:
+            stale = fetched_after is not None and entry is not None and entry.fetched_at < fetched_after
+            if entry is None or entry.valid_until <= now or stale:
                 entry = self._fetch(credentials)
                 self._entries[key] = entry
         if entry.error:
@@ -59,8 +63,8 @@ class TokenCache:
             # the backoff base, so that resources sharing the identity share one retry.
             until = now + (schedule.permanent_retry() if exc.permanent else schedule.backoff(1))
             exc.retry_at = until  # every reconcile that meets this error reports the same retry time
-            return _Entry(None, exc, until)
-        return _Entry(token, None, schedule.refresh_at(token))
+            return _Entry(None, exc, until, now)
+        return _Entry(token, None, schedule.refresh_at(token), now)
 
     def clear(self) -> None:
         with self._guard:

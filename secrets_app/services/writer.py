@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 
 from ..kube.errors import Conflict, Invalid, KubeError, NotFound
-from ..kube.kinds import CLUSTER, NAMESPACED, Kind
 from ..models import ClusterPullSecret, PullSecretResource
 from . import mirror
 from .clusters import kube_for
@@ -35,10 +34,6 @@ class WriteConflict(WriteError):
     """The cluster holds a newer version than the one edited."""
 
 
-def kind_of(row: PullSecretResource) -> Kind:
-    return CLUSTER if isinstance(row, ClusterPullSecret) else NAMESPACED
-
-
 def _spec(row: PullSecretResource, base: dict | None, secret_access_key: str) -> dict:
     spec = copy.deepcopy((base or {}).get("spec") or {})
     access = spec.setdefault("awsAccess", {})
@@ -58,7 +53,7 @@ def _spec(row: PullSecretResource, base: dict | None, secret_access_key: str) ->
 
 def save_to_cluster(row: PullSecretResource, secret_access_key: str = "") -> PullSecretResource:
     """Create the object (row without uid) or update its spec; refresh the row from the result."""
-    kind, kube = kind_of(row), kube_for(row.cluster)
+    kind, kube = mirror.kind_of(row), kube_for(row.cluster)
     names = {"kind": kind.kind, "name": str(row)}
     namespace = getattr(row, "namespace", "")
     try:
@@ -91,7 +86,7 @@ def save_to_cluster(row: PullSecretResource, secret_access_key: str = "") -> Pul
 
 def delete_from_cluster(row: PullSecretResource) -> None:
     """Delete the object if it is still the version the user saw; its Secrets go with it."""
-    kind, kube = kind_of(row), kube_for(row.cluster)
+    kind, kube = mirror.kind_of(row), kube_for(row.cluster)
     namespace = getattr(row, "namespace", "")
     try:
         kube.delete_resource(kind, namespace, row.name, resource_version=row.resource_version)

@@ -1,0 +1,127 @@
+"""Refresh now: a new ECR token for an identity, and every Secret that uses it rewritten at once.
+
+Asked for from the dashboard's button and the REST API. At most one manual refresh per identity
+(access key ID and region) per `ECRCONTROL_MANUAL_REFRESH_SECONDS`, shared by every caller, so a
+click storm cannot exhaust the ECR quota. The work runs in a worker (`tasks.refresh`).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django_q.tasks import async_task
+
+from ..models import ClusterPullSecret, IdentityRefresh, NamespacedPullSecret, PullSecretResource
+from .dockerconfig import rfc3339
+
+TASK = "secrets_app.tasks.refresh"
+MSG_TOO_SOON = (
+    "access key {key} in {region} was refreshed by hand at {last}; the next manual refresh is allowed "
+    "at {allowed} (one per {interval:.0f} s per access key and region, to spare the ECR quota)."
+)
+MSG_NO_IDENTITY = "{row} has no access key ID and region yet: fix its spec.awsAccess first."
+
+
+class RefreshRefused(Exception):
+    """The refresh was not started; the message says why and, for `TooSoon`, when it may be."""
+
+
+class TooSoon(RefreshRefused):
+    def __init__(self, message: str, allowed_at: datetime.datetime) -> None:
+        super().__init__(message)
+        self.allowed_at = allowed_at
+
+
+@dataclass(frozen=True)
+class Identity:
+    access_key_id: str
+    region: str
+
+
+def _interval() -> datetime.timedelta:
+    return datetime.timedelta(seconds=settings.ECRCONTROL_MANUAL_REFRESH_SECONDS)
+
+
+def request(row: PullSecretResource) -> Identity:
+    """Start a refresh of the row's identity, or raise `RefreshRefused`/`TooSoon`."""
+    if not row.access_key_id or not row.region:
+        raise RefreshRefused(MSG_NO_IDENTITY.format(row=row))
+    identity = Identity(row.access_key_id, row.region)
+    _claim(identity)
+    async_task(
+        TASK,
+        identity.access_key_id,
+        identity.region,
+        task_name=f"refresh {identity.access_key_id} {identity.region}",
+        group="refresh",
+        save=False,
+    )
+    return identity
+
+
+def request_many(rows: Iterable[PullSecretResource]) -> tuple[list[Identity], list[RefreshRefused]]:
+    """One refresh per distinct identity among `rows`: (started, refused)."""
+    started, refused, seen = [], [], set()
+    for row in rows:
+        if (row.access_key_id, row.region) in seen:
+            continue
+        seen.add((row.access_key_id, row.region))
+        try:
+            started.append(request(row))
+        except RefreshRefused as exc:
+            refused.append(exc)
+    return started, refused
+
+
+def _claim(identity: Identity) -> None:
+    """Record the request, or raise TooSoon if the last one for this identity is too recent."""
+    now = datetime.datetime.now(datetime.UTC)
+    key = {"access_key_id": identity.access_key_id, "region": identity.region}
+    with transaction.atomic():
+        if IdentityRefresh.objects.filter(**key, requested_at__lte=now - _interval()).update(
+            requested_at=now
+        ):
+            return
+        last = IdentityRefresh.objects.filter(**key).values_list("requested_at", flat=True).first()
+        if last is None:
+            try:
+                with transaction.atomic():
+                    IdentityRefresh.objects.create(**key, requested_at=now)
+                return
+            except IntegrityError:  # someone else claimed it a moment ago
+                last = IdentityRefresh.objects.get(**key).requested_at
+    allowed = last + _interval()
+    raise TooSoon(
+        MSG_TOO_SOON.format(
+            key=identity.access_key_id,
+            region=identity.region,
+            last=rfc3339(last),
+            allowed=rfc3339(allowed),
+            interval=_interval().total_seconds(),
+        ),
+        allowed,
+    )
+
+
+def next_allowed(row: PullSecretResource) -> datetime.datetime | None:
+    """When a manual refresh of the row's identity is allowed again; None if it is allowed now."""
+    last = (
+        IdentityRefresh.objects.filter(access_key_id=row.access_key_id, region=row.region)
+        .values_list("requested_at", flat=True)
+        .first()
+    )
+    if last is None or last + _interval() <= datetime.datetime.now(datetime.UTC):
+        return None
+    return last + _interval()
+
+
+def resources_of(identity: Identity) -> Iterator[PullSecretResource]:
+    """Every mirrored resource, in every cluster, that uses the identity."""
+    for model in (NamespacedPullSecret, ClusterPullSecret):
+        yield from model.objects.filter(
+            access_key_id=identity.access_key_id, region=identity.region
+        ).select_related("cluster")
