@@ -9,8 +9,9 @@ straight into the cluster object and is never stored in the row.
 from __future__ import annotations
 
 import copy
+import re
 
-from ..kube.errors import Conflict, Invalid, KubeError, NotFound
+from ..kube.errors import Conflict, KubeError, NotFound, Unavailable
 from ..models import ClusterPullSecret, PullSecretResource
 from . import mirror
 from .clusters import kube_for
@@ -24,14 +25,48 @@ MSG_GONE = "{kind} {name} no longer exists in the cluster: reload the list."
 MSG_EXISTS = "{kind} {name} already exists in the cluster: edit that one, or choose another name."
 MSG_KEY_NEEDED = "a secret access key is required to {what}: give the one that belongs to access key {key}."
 MSG_REJECTED = "the API server rejected {kind} {name}: {reason}"
+MSG_UNAVAILABLE = (
+    "{kind} {name} was not written: the cluster's API server did not answer ({reason}). Try again."
+)
 
 
 class WriteError(Exception):
-    """The write was not made; the message says why and what to do."""
+    """The write was not made; the message says why and what to do.
+
+    `fields` maps a spec field path ("spec.awsAccess.region") to the messages that name it, word
+    for word as the API server (or its admission webhooks) said them; messages that name no field
+    are under "". Forms and the REST API put each message on its field.
+    """
+
+    def __init__(self, message: str, fields: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.fields = fields if fields is not None else {"": [message]}
 
 
 class WriteConflict(WriteError):
-    """The cluster holds a newer version than the one edited."""
+    """The cluster holds a newer version than the one edited, or the name is taken."""
+
+
+class WriteGone(WriteError):
+    """The object no longer exists in the cluster."""
+
+
+class WriteUnavailable(WriteError):
+    """The cluster's API server did not answer; try again later."""
+
+
+_FIELD = re.compile(r"\.?(spec(?:\.[A-Za-z]+)+)")
+
+
+def field_errors(message: str) -> dict[str, list[str]]:
+    """An API server message split into its parts ("; "), each under the first spec field it names."""
+    _, sep, rest = message.partition(" denied the request: ")
+    parts = rest.split("; ") if sep else [message]
+    fields: dict[str, list[str]] = {}
+    for part in parts:
+        found = _FIELD.search(part)
+        fields.setdefault(found.group(1) if found else "", []).append(part)
+    return fields
 
 
 def _spec(row: PullSecretResource, base: dict | None, secret_access_key: str) -> dict:
@@ -65,7 +100,7 @@ def save_to_cluster(row: PullSecretResource, secret_access_key: str = "") -> Pul
         else:
             current = kube.get_resource(kind, namespace, row.name)
             if current is None:
-                raise WriteConflict(MSG_GONE.format(**names))
+                raise WriteGone(MSG_GONE.format(**names))
             theirs = current["metadata"].get("generation")
             if current["metadata"]["uid"] != row.uid or theirs != row.generation:
                 raise WriteConflict(MSG_CHANGED.format(**names, theirs=theirs, ours=row.generation))
@@ -76,10 +111,11 @@ def save_to_cluster(row: PullSecretResource, secret_access_key: str = "") -> Pul
         if not row.uid:
             raise WriteConflict(MSG_EXISTS.format(**names)) from None
         raise WriteConflict(MSG_CHANGED.format(**names, theirs="newer", ours=row.generation)) from exc
-    except Invalid as exc:
-        raise WriteError(MSG_REJECTED.format(**names, reason=exc.message)) from None
-    except KubeError as exc:
-        raise WriteError(MSG_REJECTED.format(**names, reason=exc.message)) from None
+    except Unavailable as exc:
+        raise WriteUnavailable(MSG_UNAVAILABLE.format(**names, reason=exc.message)) from None
+    except KubeError as exc:  # Invalid (schema), Forbidden (webhook denial or RBAC), ...
+        message = MSG_REJECTED.format(**names, reason=exc.message)
+        raise WriteError(message, field_errors(exc.message)) from None
     saved, _ = mirror.upsert(row.cluster, kind, written)
     return saved
 
@@ -88,21 +124,21 @@ def delete_from_cluster(row: PullSecretResource) -> None:
     """Delete the object if it is still the version the user saw; its Secrets go with it."""
     kind, kube = mirror.kind_of(row), kube_for(row.cluster)
     namespace = getattr(row, "namespace", "")
+    names = {"kind": kind.kind, "name": str(row)}
     try:
-        kube.delete_resource(kind, namespace, row.name, resource_version=row.resource_version)
-    except NotFound:
-        pass
-    except Conflict:
-        current = kube.get_resource(kind, namespace, row.name)
-        if current and current["metadata"].get("generation") != row.generation:
-            raise WriteConflict(
-                MSG_CHANGED.format(
-                    kind=kind.kind,
-                    name=str(row),
-                    theirs=current["metadata"].get("generation"),
-                    ours=row.generation,
-                )
-            ) from None
-        if current:  # only status or metadata moved on: the spec the user saw is still current
-            kube.delete_resource(kind, namespace, row.name)
+        try:
+            kube.delete_resource(kind, namespace, row.name, resource_version=row.resource_version)
+        except NotFound:
+            pass
+        except Conflict:
+            current = kube.get_resource(kind, namespace, row.name)
+            if current and current["metadata"].get("generation") != row.generation:
+                theirs = current["metadata"].get("generation")
+                raise WriteConflict(MSG_CHANGED.format(**names, theirs=theirs, ours=row.generation)) from None
+            if current:  # only status or metadata moved on: the spec the user saw is still current
+                kube.delete_resource(kind, namespace, row.name)
+    except Unavailable as exc:
+        raise WriteUnavailable(MSG_UNAVAILABLE.format(**names, reason=exc.message)) from None
+    except KubeError as exc:
+        raise WriteError(MSG_REJECTED.format(**names, reason=exc.message)) from None
     mirror.forget(row.cluster, kind, namespace, row.name)

@@ -13,7 +13,7 @@ from secrets_app import roles
 from secrets_app.aws import ecr
 from secrets_app.choices import SecretState
 from secrets_app.models import Cluster, ClusterPullSecret, ManagedSecret, NamespacedPullSecret
-from secrets_app.services import refresh, summary, tokens
+from secrets_app.services import refresh, summary, tokens, writer
 
 pytestmark = pytest.mark.django_db
 NOW = datetime.datetime.now(datetime.UTC)
@@ -73,7 +73,7 @@ def test_bulk_refresh_starts_one_per_identity_and_reports_the_refused(queued, se
 
 
 def test_a_resource_without_keys_cannot_be_refreshed(queued):
-    with pytest.raises(refresh.RefreshRefused, match="fix its spec.awsAccess"):
+    with pytest.raises(refresh.RefreshRefused, match=r"fix its spec\.awsAccess"):
         refresh.request(resource("a", None, key=""))
     assert queued == []
 
@@ -164,3 +164,26 @@ def test_the_roles_exist_with_view_only_and_edit_permissions():
     assert viewers < operators
     assert {"add_namespacedpullsecret", "change_clusterpullsecret", "delete_cluster"} <= operators
     assert not any(code.endswith("_managedsecret") and not code.startswith("view") for code in operators)
+
+
+def test_a_webhook_denial_is_split_into_messages_on_the_fields_they_name():
+    message = (
+        "admission webhook \"vaeps.ecrcontrol.io\" denied the request: spec.awsAccess.region 'EU' is not "
+        "an AWS region name: use one such as eu-west-1.; secret ecr in namespace a is already managed by "
+        "b: choose a different spec.secretName, or remove namespace a from b first; could not validate"
+    )
+    assert writer.field_errors(message) == {
+        "spec.awsAccess.region": [
+            "spec.awsAccess.region 'EU' is not an AWS region name: use one such as eu-west-1."
+        ],
+        "spec.secretName": [
+            "secret ecr in namespace a is already managed by b: choose a different spec.secretName, "
+            "or remove namespace a from b first"
+        ],
+        "": ["could not validate"],
+    }
+
+
+def test_a_schema_rejection_names_its_field():
+    message = 'AWSECRImagePullSecret "x" is invalid: spec.secretName: Invalid value: "A": must be lower case'
+    assert writer.field_errors(message) == {"spec.secretName": [message]}
