@@ -112,8 +112,8 @@ def is_managed(existing: dict) -> bool:
 
 def is_current(existing: dict, desired: dict, now: datetime.datetime, exact: bool = False) -> bool:
     """True when the existing Secret needs no write: untouched since we wrote it, same identity,
-    owner and name, and not yet due for refresh. `exact` (a manual refresh): and it already holds
-    the desired token."""
+    owner and name, and not yet due for refresh. `exact` (a manual refresh): and it was written
+    from the very token fetched for it (same data, expiry and refresh point)."""
     have, want = existing.get("metadata") or {}, desired["metadata"]
     labels, annotations = have.get("labels") or {}, have.get("annotations") or {}
     refresh = parse_time(annotations.get(REFRESH_ANNOTATION))
@@ -125,7 +125,7 @@ def is_current(existing: dict, desired: dict, now: datetime.datetime, exact: boo
         and _owner_uids(have) >= _owner_uids(want)
         and refresh is not None
         and now < refresh
-        and (not exact or annotations.get(HASH_ANNOTATION) == want["annotations"][HASH_ANNOTATION])
+        and (not exact or all(annotations.get(k) == v for k, v in want["annotations"].items()))
     )
 
 

@@ -121,6 +121,14 @@ def test_an_untouched_fresh_secret_is_current_and_a_hand_edit_is_not():
     assert not dockerconfig.is_current(secret, desired(), NOW + datetime.timedelta(hours=7))
 
 
+def test_a_manual_refresh_rewrites_a_fresh_secret_unless_it_holds_the_newly_fetched_token():
+    secret = desired()
+    refetched = desired(refresh=NOW + datetime.timedelta(hours=6, seconds=5))  # same data, new fetch
+    assert dockerconfig.is_current(secret, refetched, NOW)
+    assert not dockerconfig.is_current(secret, refetched, NOW, exact=True)
+    assert dockerconfig.is_current(secret, desired(), NOW, exact=True)
+
+
 def test_secrets_of_others_are_not_ours_but_the_seed_operators_own_secret_is_adopted():
     assert dockerconfig.is_ours(desired(), OWNER)
     assert not dockerconfig.is_ours({"metadata": {"name": "pull"}}, OWNER)
