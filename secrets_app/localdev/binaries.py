@@ -7,7 +7,10 @@ Each product is built into a per-version cache directory outside the repository,
 second run costs nothing. `KUBEBUILDER_ASSETS` (the envtest convention) wins when it points
 at a directory that already holds the binaries.
 
-Run as `python -m secrets_app.localdev.binaries` to build and print the directory.
+kubelet and kube-scheduler (for the real node of the chart's end-to-end test) are always built into
+the cache, since envtest's assets do not carry them.
+
+Run as `python -m secrets_app.localdev.binaries` to build everything and print the directory.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ ETCD_VERSION = "v3.6.16"
 HELM_VERSION = "v3.22.0"
 
 KUBE_BINARIES = ("kube-apiserver", "kube-controller-manager", "kubectl")
+# The real node for the chart's end-to-end test (secrets_app/localdev/node.py).
+NODE_BINARIES = ("kubelet", "kube-scheduler")
 ALL_BINARIES = (*KUBE_BINARIES, "etcd", "helm")
 
 
@@ -131,6 +136,15 @@ PRODUCTS = (
         _kube_ldflags(),
         replace_local=True,
     ),
+    # A product of its own, so that a cache built before the node existed only builds these two.
+    Product(
+        "kubernetes-node",
+        "k8s.io/kubernetes",
+        KUBERNETES_VERSION,
+        {name: f"k8s.io/kubernetes/cmd/{name}" for name in NODE_BINARIES},
+        _kube_ldflags(),
+        replace_local=True,
+    ),
     Product(
         "etcd", "go.etcd.io/etcd/server/v3", ETCD_VERSION, {"etcd": "go.etcd.io/etcd/server/v3"}, "-s -w"
     ),
@@ -177,24 +191,30 @@ def assets_from_env() -> Path | None:
     return None
 
 
-def ensure_binaries() -> Path:
-    """Return a directory with every binary, building what the cache lacks. Idempotent."""
-    assets = assets_from_env()
-    if assets:
-        return assets
-    target = bin_dir()
+def _ensure(target: Path, names: tuple[str, ...]) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     for product in PRODUCTS:
-        if all((target / b).is_file() for b in product.packages):
+        if product.name not in names or all((target / b).is_file() for b in product.packages):
             continue
         _log(f"building {product.name} {product.version} into {target} (first time only, takes minutes)")
         _build(product, target)
     return target
 
 
+def ensure_binaries() -> Path:
+    """Return a directory with the control plane's binaries and helm, building what the cache lacks."""
+    return assets_from_env() or _ensure(bin_dir(), ("kubernetes", "etcd", "helm"))
+
+
+def ensure_node_binaries() -> Path:
+    """Return the cache directory with kubelet and kube-scheduler (built once, like the others)."""
+    return _ensure(bin_dir(), ("kubernetes-node",))
+
+
 def main() -> int:
     try:
         path = ensure_binaries()
+        ensure_node_binaries()
     except BuildError as exc:
         _log(f"FAILED: {exc}")
         return 1
