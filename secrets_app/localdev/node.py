@@ -187,6 +187,9 @@ class Node(Component):
         self.processes.clear()
         if self._bridge_created:
             subprocess.run(["ip", "link", "delete", NODE_BRIDGE], capture_output=True, check=False)
+        # dockerd leaves its netns mount under the exec root and a bind mount of its data root.
+        self._unmount_under(self.run_dir)
+        self._unmount_under(cache_dir() / "docker", exact=True)
         shutil.rmtree(self.run_dir, ignore_errors=True)
         self._unmount_under(self.workdir)
         shutil.rmtree(self.workdir, ignore_errors=True)
@@ -348,12 +351,12 @@ class Node(Component):
         return proc.stdout.split() if proc.returncode == 0 else []
 
     @staticmethod
-    def _unmount_under(path: Path) -> None:
-        """The kubelet leaves volume mounts (tmpfs for tokens) under its root dir; unmount them."""
+    def _unmount_under(path: Path, exact: bool = False) -> None:
+        """Unmount what is mounted at or under `path` (the kubelet's volume tmpfs, dockerd's mounts)."""
         mounts = [
             line.split()[1]
             for line in Path("/proc/self/mounts").read_text().splitlines()
-            if line.split()[1].startswith(str(path))
+            if line.split()[1] == str(path) or (not exact and line.split()[1].startswith(f"{path}/"))
         ]
         for mount in sorted(mounts, key=len, reverse=True):
             subprocess.run(["umount", "-l", mount], capture_output=True, check=False)

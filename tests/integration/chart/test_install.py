@@ -12,7 +12,7 @@ import socket
 import ssl
 import time
 
-from secrets_app.services.specs import MSG_REGION_INVALID
+from secrets_app.webhooks.validating import MSG_SECRET_EXISTS
 
 from .conftest import CHART, NAMESPACE, RELEASE, Release
 
@@ -152,19 +152,19 @@ def test_example_resource_becomes_ready_with_a_valid_secret(release: Release):
     wait_for(lambda: valid_pull_secret(release, "e2e-team"), 30, "the pull Secret", release)
 
 
-def test_the_installed_webhook_denies_a_bad_region(release: Release):
-    result = apply(
-        release, APPLY.format(ns="e2e-team", region="nowhere-1x").replace("example", "bad"), check=False
-    )
+def test_the_installed_webhook_denies_taking_over_an_unmanaged_secret(release: Release):
+    release.kubectl("create", "secret", "generic", "not-ours", "-n", "e2e-team", "--from-literal=a=b")
+    manifest = APPLY.format(ns="e2e-team", region="eu-west-1").replace("example", "bad")
+    result = apply(release, manifest.replace("secretName: ecr-pull", "secretName: not-ours"), check=False)
     assert result.returncode != 0
-    assert "denied the request" in result.stderr
-    assert MSG_REGION_INVALID.format(region="nowhere-1x") in result.stderr
+    assert 'admission webhook "validate.ecrcontrol.io" denied the request' in result.stderr
+    assert MSG_SECRET_EXISTS.format(name="not-ours", ns="e2e-team") in result.stderr
 
 
 def test_helm_test_round_trip(release: Release):
     result = release.helm("test", RELEASE, "-n", NAMESPACE, "--logs", "--timeout=3m")
     assert "Phase:          Succeeded" in result.stdout or "Phase: Succeeded" in result.stdout, result.stdout
-    assert "ok: validating webhook denied a bad region" in result.stdout
+    assert "ok: validating webhook denied taking over an unmanaged Secret" in result.stdout
     assert "ok: mutating webhook encoded the keys" in result.stdout
 
 
