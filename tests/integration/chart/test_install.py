@@ -193,17 +193,19 @@ DEFAULT_REVIEWS = {
 
 
 def can_i_list(release: Release, namespace: str) -> set[tuple[str, str, str]]:
+    """The resource rules of `kubectl auth can-i --list` (columns located by the header), less the
+    self-reviews every user has; non-resource URLs (/healthz, /version ...) are left out."""
     out = release.kubectl("auth", "can-i", "--list", f"--as={SA}", "-n", namespace).stdout
     print(f"\n[chart] kubectl auth can-i --list --as={SA} -n {namespace}:\n{out}")
+    header, *lines = out.splitlines()
+    urls_at, names_at, verbs_at = (header.index(h) for h in ("Non-Resource URLs", "Resource Names", "Verbs"))
     rules = set()
-    for line in out.splitlines()[1:]:
-        resource, rest = line.split(None, 1) if line.strip() else ("", "")
-        if not resource or resource.startswith("/") or "[" not in rest:
-            continue  # non-resource URLs (/healthz, /version ...)
-        groups = [part.strip(" []") for part in rest.split("]")]
-        names, verbs = groups[1], groups[2]
-        if resource not in DEFAULT_REVIEWS:
-            rules.add((resource, names, " ".join(sorted(verbs.split()))))
+    for line in lines:
+        resource = line[:urls_at].strip()
+        if resource and resource not in DEFAULT_REVIEWS:
+            names = line[names_at:verbs_at].strip(" []")
+            verbs = " ".join(sorted(line[verbs_at:].strip(" []").split()))
+            rules.add((resource, names, verbs))
     return rules
 
 
