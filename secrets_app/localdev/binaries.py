@@ -23,12 +23,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 KUBERNETES_VERSION = "v1.36.3"
 ETCD_VERSION = "v3.6.16"
 HELM_VERSION = "v3.22.0"
+# cert-manager's controller and cainjector for the chart's cert-manager mode test: its module has no
+# main packages (they are separate, unpublished modules), so small mains of ours live in go/.
+CERT_MANAGER_VERSION = "v1.21.2"
+GO_SOURCES = Path(__file__).parent / "go"
 
 KUBE_BINARIES = ("kube-apiserver", "kube-controller-manager", "kubectl")
 # The real node for the chart's end-to-end test (secrets_app/localdev/node.py).
@@ -87,6 +91,24 @@ class Product:
     # wrapper must point each at its published version. etcd requires its sibling modules at their
     # real versions; a wrapper module alone (which ignores a dependency's replaces) is enough.
     replace_local: bool = False
+    # Main packages of ours (binary -> directory under go/), built inside the wrapper module.
+    sources: dict[str, str] = field(default_factory=dict)
+    # Files copied from the module (glob) into the product's directory, e.g. CRDs.
+    module_files: tuple[str, ...] = ()
+    # Built into this subdirectory of the cache's bin directory (versioned names stay apart).
+    subdir: str = ""
+
+    def binaries(self) -> tuple[str, ...]:
+        return (*self.packages, *self.sources)
+
+    def module_dir(self, env: dict[str, str], workdir: Path) -> Path:
+        out = _run(
+            f"{self.name}: download",
+            ["go", "mod", "download", "-json", f"{self.module}@{self.version}"],
+            workdir,
+            env,
+        )
+        return Path(json.loads(out)["Dir"])
 
     def local_replaces(self, env: dict[str, str], workdir: Path) -> list[str]:
         """Replace lines that turn the module's local-path replaces into published versions."""
@@ -155,12 +177,26 @@ PRODUCTS = (
         {"helm": "helm.sh/helm/v3/cmd/helm"},
         f"-s -w -X helm.sh/helm/v3/internal/version.version={HELM_VERSION}",
     ),
+    Product(
+        "cert-manager",
+        "github.com/cert-manager/cert-manager",
+        CERT_MANAGER_VERSION,
+        {},
+        "-s -w",
+        sources={
+            "cert-manager-controller": "cert-manager-controller",
+            "cert-manager-cainjector": "cert-manager-cainjector",
+        },
+        module_files=("deploy/crds/*.yaml",),
+        subdir=f"cert-manager-{CERT_MANAGER_VERSION}",
+    ),
 )
 
 
 def _build(product: Product, target: Path) -> None:
     env = _go_env()
     started = time.monotonic()
+    target.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"ecrcontrol-build-{product.name}-") as tmp:
         work = Path(tmp)
         replaces = product.local_replaces(env, work)
@@ -168,10 +204,15 @@ def _build(product: Product, target: Path) -> None:
             "module ecrcontrol.local/build\n\ngo 1.26\n\n"
             f"require {product.module} {product.version}\n\n" + "\n".join(replaces) + "\n"
         )
-        imports = "\n".join(f'\t_ "{pkg}"' for pkg in product.packages.values())
-        (work / "tools.go").write_text(f"//go:build tools\n\npackage tools\n\nimport (\n{imports}\n)\n")
+        if product.packages:
+            imports = "\n".join(f'\t_ "{pkg}"' for pkg in product.packages.values())
+            (work / "tools.go").write_text(f"//go:build tools\n\npackage tools\n\nimport (\n{imports}\n)\n")
+        mains = dict(product.packages)
+        for binary, source in product.sources.items():
+            shutil.copytree(GO_SOURCES / source, work / "cmd" / binary)
+            mains[binary] = f"./cmd/{binary}"
         _run(f"{product.name}: resolve dependencies", ["go", "mod", "tidy"], work, env)
-        for binary, pkg in product.packages.items():
+        for binary, pkg in mains.items():
             out = target / binary
             _run(
                 f"{product.name}: build {binary}",
@@ -180,6 +221,11 @@ def _build(product: Product, target: Path) -> None:
                 env,
             )
             os.replace(str(out) + ".tmp", out)
+        if product.module_files:
+            module_dir = product.module_dir(env, work)
+            for pattern in product.module_files:
+                for path in sorted(module_dir.glob(pattern)):
+                    shutil.copyfile(path, target / path.name)
     _log(f"{product.name} {product.version} built in {time.monotonic() - started:.0f}s")
 
 
@@ -194,10 +240,11 @@ def assets_from_env() -> Path | None:
 def _ensure(target: Path, names: tuple[str, ...]) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     for product in PRODUCTS:
-        if product.name not in names or all((target / b).is_file() for b in product.packages):
+        where = target / product.subdir
+        if product.name not in names or all((where / b).is_file() for b in product.binaries()):
             continue
-        _log(f"building {product.name} {product.version} into {target} (first time only, takes minutes)")
-        _build(product, target)
+        _log(f"building {product.name} {product.version} into {where} (first time only, takes minutes)")
+        _build(product, where)
     return target
 
 
@@ -211,10 +258,17 @@ def ensure_node_binaries() -> Path:
     return _ensure(bin_dir(), ("kubernetes-node",))
 
 
+def ensure_cert_manager() -> Path:
+    """The directory with cert-manager's controller, cainjector and CRDs (built once, cached)."""
+    product = next(p for p in PRODUCTS if p.name == "cert-manager")
+    return _ensure(bin_dir(), (product.name,)) / product.subdir
+
+
 def main() -> int:
     try:
         path = ensure_binaries()
         ensure_node_binaries()
+        ensure_cert_manager()
     except BuildError as exc:
         _log(f"FAILED: {exc}")
         return 1

@@ -8,13 +8,14 @@ If any of it cannot start, these tests error: they are never skipped.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -54,9 +55,9 @@ def product_image(node: Node) -> str:
 class Release:
     node: Node
     values: Path
-    hostpath: Path
+    name: str = RELEASE
+    namespace: str = NAMESPACE
     install_seconds: float = 0.0
-    extra: dict = field(default_factory=dict)
 
     def helm(self, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
         argv = [str(binaries.ensure_binaries() / "helm"), f"--kubeconfig={self.node.cp.kubeconfig}", *args]
@@ -75,13 +76,13 @@ class Release:
 
     def diagnose(self) -> str:
         pods = self.kubectl("get", "pods", "-A", "-o", "wide", check=False).stdout
-        events = self.kubectl("get", "events", "-n", NAMESPACE, check=False).stdout[-4000:]
+        events = self.kubectl("get", "events", "-n", self.namespace, check=False).stdout[-4000:]
         logs = self.kubectl(
             "logs",
             "-n",
-            NAMESPACE,
+            self.namespace,
             "-l",
-            f"app.kubernetes.io/instance={RELEASE}",
+            f"app.kubernetes.io/instance={self.name}",
             "--all-containers",
             "--tail=40",
             check=False,
@@ -107,12 +108,12 @@ def _values(node: Node, moto_url: str) -> dict:
     }
 
 
-def _persistent_volume(path: Path) -> dict:
+def _persistent_volume(name: str, path: Path) -> dict:
     """The test node has no storage provisioner: a hostPath volume the chart's claim binds to."""
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolume",
-        "metadata": {"name": "ecrcontrol-e2e-data"},
+        "metadata": {"name": name},
         "spec": {
             "capacity": {"storage": "1Gi"},
             "accessModes": ["ReadWriteOnce"],
@@ -134,36 +135,49 @@ def _persistent_volume(path: Path) -> dict:
     }
 
 
-@pytest.fixture(scope="module")
-def release(node: Node, product_image: str, moto_server) -> Iterator[Release]:
-    """`helm install --wait` of the chart; uninstalled (and checked) by the last test or here."""
-    work = Path(tempfile.mkdtemp(prefix="ecrcontrol-e2e-"))
+@contextlib.contextmanager
+def installed(node: Node, moto_url: str, name: str, namespace: str, **values) -> Iterator[Release]:
+    """`helm install --wait` of the chart (our values for the test node, then `values`); on exit
+    `helm uninstall` (a test may have done it already) and the volume is removed."""
+    work = Path(tempfile.mkdtemp(prefix=f"ecrcontrol-{name}-"))
     hostpath = work / "data"
     hostpath.mkdir()
     hostpath.chmod(0o777)  # the pods run as uid 10001; hostPath volumes ignore fsGroup
-    values = work / "values.json"
-    values.write_text(json.dumps(_values(node, moto_server.url)))
+    merged = _values(node, moto_url)
+    for key, value in values.items():
+        merged[key] = {**merged[key], **value} if isinstance(value, dict) and key in merged else value
+    values_file = work / "values.json"
+    values_file.write_text(json.dumps(merged))
     pv = work / "pv.json"
-    pv.write_text(json.dumps(_persistent_volume(hostpath)))
-    rel = Release(node, values, hostpath)
+    pv.write_text(json.dumps(_persistent_volume(f"{name}-data", hostpath)))
+    rel = Release(node, values_file, name, namespace)
     rel.kubectl("apply", "-f", str(pv))
-    started = time.monotonic()
-    rel.helm(
-        "install",
-        RELEASE,
-        str(CHART),
-        "-n",
-        NAMESPACE,
-        "--create-namespace",
-        "-f",
-        str(values),
-        "--wait",
-        "--timeout=5m",
-    )
-    rel.install_seconds = time.monotonic() - started
-    log(f"[chart] helm install --wait took {rel.install_seconds:.1f}s")
-    yield rel
-    rel.helm("uninstall", RELEASE, "-n", NAMESPACE, "--wait", check=False)
-    rel.kubectl("delete", "namespace", NAMESPACE, "--wait=false", check=False)
-    rel.kubectl("delete", "-f", str(pv), "--wait=false", check=False)
-    shutil.rmtree(work, ignore_errors=True)
+    try:
+        started = time.monotonic()
+        rel.helm(
+            "install",
+            name,
+            str(CHART),
+            "-n",
+            namespace,
+            "--create-namespace",
+            "-f",
+            str(values_file),
+            "--wait",
+            "--timeout=5m",
+        )
+        rel.install_seconds = time.monotonic() - started
+        log(f"[chart] helm install --wait of {name} took {rel.install_seconds:.1f}s")
+        yield rel
+    finally:
+        rel.helm("uninstall", name, "-n", namespace, "--wait", check=False)
+        rel.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+        rel.kubectl("delete", "-f", str(pv), "--wait=false", check=False)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def release(node: Node, product_image: str, moto_server) -> Iterator[Release]:
+    """The default install (self-generated webhook TLS, SQLite), shared by test_install.py."""
+    with installed(node, moto_server.url, RELEASE, NAMESPACE) as rel:
+        yield rel

@@ -17,7 +17,6 @@ from secrets_app.webhooks.validating import MSG_SECRET_EXISTS
 from .conftest import CHART, NAMESPACE, RELEASE, Release
 
 FULLNAME = f"{RELEASE}-ecrcontrol"
-SERVICE_HOST = f"{FULLNAME}.{NAMESPACE}.svc"
 SA = f"system:serviceaccount:{NAMESPACE}:{FULLNAME}"
 
 
@@ -42,19 +41,23 @@ def secret_data(release: Release, name: str, namespace: str = NAMESPACE) -> dict
     return {k: base64.b64decode(v) for k, v in data.items()}
 
 
-def through_service(release: Release, path: str) -> tuple[int, str]:
+def through_service(
+    release: Release, path: str, name: str = RELEASE, namespace: str = NAMESPACE
+) -> tuple[int, str]:
     """GET over HTTPS to the Service's endpoint, as kube-proxy would route it, verifying the
-    certificate for the Service's DNS name against the CA ecrcontrol keeps in its Secret."""
+    certificate for the Service's DNS name against the CA in the webhook TLS Secret."""
+    fullname = f"{name}-ecrcontrol"
+    host = f"{fullname}.{namespace}.svc"
     slices = release.json(
-        "get", "endpointslices", "-n", NAMESPACE, "-l", f"kubernetes.io/service-name={FULLNAME}"
+        "get", "endpointslices", "-n", namespace, "-l", f"kubernetes.io/service-name={fullname}"
     )["items"]
     endpoint = next(e for s in slices for e in s.get("endpoints") or [] if e["conditions"].get("ready"))
     port = slices[0]["ports"][0]["port"]
-    ca = secret_data(release, f"{FULLNAME}-webhook-tls")["ca.crt"].decode()
+    ca = secret_data(release, f"{fullname}-webhook-tls", namespace)["ca.crt"].decode()
     context = ssl.create_default_context(cadata=ca)
     with socket.create_connection((endpoint["addresses"][0], port), timeout=10) as raw:
-        with context.wrap_socket(raw, server_hostname=SERVICE_HOST) as tls:
-            tls.sendall(f"GET {path} HTTP/1.1\r\nHost: {SERVICE_HOST}\r\nConnection: close\r\n\r\n".encode())
+        with context.wrap_socket(raw, server_hostname=host) as tls:
+            tls.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
             response = b""
             while chunk := tls.recv(65536):
                 response += chunk
@@ -252,9 +255,16 @@ def test_upgrade_with_a_changed_value_keeps_data_and_certificates(release: Relea
     wait_ready(release, "e2e-team")
 
 
-def test_a_killed_pod_comes_back_and_keeps_secrets_fresh(release: Release):
+def test_a_deleted_pod_stops_cleanly_comes_back_and_keeps_secrets_fresh(release: Release):
     pod = ready_pod(release)
-    release.kubectl("delete", "pod", pod, "-n", NAMESPACE, "--grace-period=0", "--force", check=False)
+    grace = release.json("get", "pod", pod, "-n", NAMESPACE)["spec"]["terminationGracePeriodSeconds"]
+    started = time.monotonic()
+    release.kubectl("delete", "pod", pod, "-n", NAMESPACE, "--wait=true", "--timeout=120s")
+    stopped = time.monotonic() - started
+    print(f"\n[chart] pod stopped and gone {stopped:.1f}s after SIGTERM (grace period {grace}s)")
+    # Every process (gunicorn, qcluster, controller, the certificate sidecar) ends on SIGTERM; one
+    # that ignored it would hold the pod until the kubelet's SIGKILL at the end of the grace period.
+    assert stopped < grace, "a container ignored SIGTERM until the grace period ran out"
     new_pod = wait_for(lambda: (p := ready_pod(release)) != pod and p, 180, "a new pod", release)
     logs = release.kubectl("logs", "-n", NAMESPACE, new_pod, "-c", "ensure-admin").stdout
     assert "already exists" in logs
