@@ -162,3 +162,13 @@ def test_every_value_is_documented_in_the_readme_table():
 
     missing = set(leaves(values)) - documented
     assert not missing, f"values missing from chart/README.md: {sorted(missing)}"
+
+
+def test_ingress_is_optional_and_its_host_is_allowed():
+    assert not by_kind(manifests(), "Ingress")
+    docs = manifests("--set", "ingress.enabled=true", "--set", "ingress.host=ecr.example.org")
+    (ingress,) = by_kind(docs, "Ingress")
+    assert ingress["spec"]["rules"][0]["host"] == "ecr.example.org"
+    (deployment,) = by_kind(docs, "Deployment")
+    env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert "ecr.example.org" in env["DJANGO_ALLOWED_HOSTS"].split(",")
