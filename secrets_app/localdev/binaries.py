@@ -15,6 +15,7 @@ Run as `python -m secrets_app.localdev.binaries` to build everything and print t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -33,6 +34,15 @@ HELM_VERSION = "v3.22.0"
 # main packages (they are separate, unpublished modules), so small mains of ours live in go/.
 CERT_MANAGER_VERSION = "v1.21.2"
 GO_SOURCES = Path(__file__).parent / "go"
+
+
+def _sources_digest() -> str:
+    """A short digest of our Go mains: a change to them builds into a new directory."""
+    digest = hashlib.sha256()
+    for path in sorted(GO_SOURCES.rglob("*.go")):
+        digest.update(path.relative_to(GO_SOURCES).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:8]
+
 
 KUBE_BINARIES = ("kube-apiserver", "kube-controller-manager", "kubectl")
 # The real node for the chart's end-to-end test (secrets_app/localdev/node.py).
@@ -188,7 +198,7 @@ PRODUCTS = (
             "cert-manager-cainjector": "cert-manager-cainjector",
         },
         module_files=("deploy/crds/*.yaml",),
-        subdir=f"cert-manager-{CERT_MANAGER_VERSION}",
+        subdir=f"cert-manager-{CERT_MANAGER_VERSION}-{_sources_digest()}",
     ),
 )
 
