@@ -9,6 +9,7 @@ both reconcile the same custom resources.
 from __future__ import annotations
 
 import base64
+import json
 import ssl
 from collections.abc import Iterator
 
@@ -52,7 +53,10 @@ def test_cert_manager_issues_the_certificate_and_injects_its_ca(cm_release: Rele
             bundles |= {w["clientConfig"].get("caBundle", "") for w in config["webhooks"]}
         return bundles == {base64.b64encode(tls["ca.crt"]).decode()}
 
-    wait_for(injected, 60, "cainjector's caBundle in both configurations", cm_release)
+    try:
+        wait_for(injected, 60, "cainjector's caBundle in both configurations")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{cert_manager.log_tails(60)}") from None
 
 
 def test_webhooks_are_served_with_cert_managers_certificate(cm_release: Release):
@@ -65,13 +69,21 @@ def test_webhooks_are_served_with_cert_managers_certificate(cm_release: Release)
     assert ssl.PEM_cert_to_DER_cert(served) == ssl.PEM_cert_to_DER_cert(stored)
     cm_release.kubectl("create", "namespace", "cm-team")
     cm_release.kubectl("create", "secret", "generic", "not-ours", "-n", "cm-team", "--from-literal=a=b")
-    manifest = cm_release.values.parent / "bad.yaml"
-    manifest.write_text(
-        "apiVersion: aws.zakariaamine.com/v1alpha2\\nkind: AWSECRImagePullSecret\\n"
-        "metadata: {name: bad, namespace: cm-team}\\n"
-        "spec:\\n  secretName: not-ours\\n"
-        "  awsAccess: {accessKeyId: AKIAIOSFODNN7EXAMPLE, secretAccessKey: any, region: eu-west-1}\\n"
-    )
+    manifest = cm_release.values.parent / "bad.json"
+    resource = {
+        "apiVersion": "aws.zakariaamine.com/v1alpha2",
+        "kind": "AWSECRImagePullSecret",
+        "metadata": {"name": "bad", "namespace": "cm-team"},
+        "spec": {
+            "secretName": "not-ours",
+            "awsAccess": {
+                "accessKeyId": "AKIAIOSFODNN7EXAMPLE",
+                "secretAccessKey": "any",
+                "region": "eu-west-1",
+            },
+        },
+    }
+    manifest.write_text(json.dumps(resource))
     result = cm_release.kubectl("apply", "-f", str(manifest), check=False)
     assert 'admission webhook "validate.ecrcontrol.io" denied the request' in result.stderr, result.stderr
     assert MSG_SECRET_EXISTS.format(name="not-ours", ns="cm-team") in result.stderr
