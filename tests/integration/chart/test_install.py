@@ -12,9 +12,14 @@ import socket
 import ssl
 import time
 
+import pytest
+
 from secrets_app.webhooks.validating import MSG_SECRET_EXISTS
 
 from .conftest import CHART, NAMESPACE, RELEASE, Release
+
+# The first test of a cold run also builds the node's images (debootstrap, pip): minutes, not seconds.
+pytestmark = pytest.mark.timeout(1200)
 
 FULLNAME = f"{RELEASE}-ecrcontrol"
 SA = f"system:serviceaccount:{NAMESPACE}:{FULLNAME}"

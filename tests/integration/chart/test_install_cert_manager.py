@@ -21,6 +21,9 @@ from secrets_app.webhooks.validating import MSG_SECRET_EXISTS
 from .conftest import Release, installed
 from .test_install import secret_data, through_service, wait_for
 
+# The first test of a cold run also builds the node's images (debootstrap, pip): minutes, not seconds.
+pytestmark = pytest.mark.timeout(1200)
+
 NAME, NAMESPACE = "ecrcm", "ecrcontrol-cm"
 FULLNAME = f"{NAME}-ecrcontrol"
 
