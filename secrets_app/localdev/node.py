@@ -39,6 +39,7 @@ APT_PACKAGES = ("docker.io", "containerd", "runc", "containernetworking-plugins"
 CNI_BIN_DIR = "/usr/lib/cni"
 READY_TIMEOUT = 120.0
 LOCK_FILE = Path("/run/ecrcontrol-node.lock")
+RUN_DIR = Path("/run/ecrcontrol-node")
 
 
 def missing_tools() -> list[str]:
@@ -144,7 +145,9 @@ class Node(Component):
         self.cp = control_plane
         self.log = log
         self.workdir = Path(tempfile.mkdtemp(prefix="ecrcontrol-node-"))
-        self.run_dir = Path("/run") / self.workdir.name
+        # Fixed (runs are serialized by LOCK_FILE), so that containerd finds the shims of a run that
+        # was killed before it could clean up, and `start` can end their containers.
+        self.run_dir = RUN_DIR
         self.processes: list[Process] = []
         self.containerd_sock = self.run_dir / "containerd.sock"
         self.docker_sock = self.run_dir / "docker.sock"
@@ -170,6 +173,7 @@ class Node(Component):
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._network()
         self._start_containerd()
+        self._remove_containers()  # left by a run that was killed
         self._start_docker()
         self.timings["daemons"] = time.monotonic() - started
         self.images.import_into_containerd(self.images.ensure_pause())
@@ -333,6 +337,9 @@ class Node(Component):
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and self._tasks():
                 time.sleep(0.5)
+        self._remove_containers()
+
+    def _remove_containers(self) -> None:
         for task in self._tasks():
             subprocess.run(
                 [*self.ctr, "tasks", "kill", "-s", "SIGKILL", task], capture_output=True, check=False
