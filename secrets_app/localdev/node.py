@@ -168,6 +168,7 @@ class Node(Component):
             )
         self._lock = open(LOCK_FILE, "w")  # held until stop
         fcntl.flock(self._lock, fcntl.LOCK_EX)
+        self._remove_stale_workdirs()
         started = time.monotonic()
         self.bin = binaries.ensure_node_binaries()
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -352,6 +353,14 @@ class Node(Component):
         ).stdout.split()
         if containers:
             subprocess.run([*self.ctr, "containers", "rm", *containers], capture_output=True, check=False)
+
+    def _remove_stale_workdirs(self) -> None:
+        """Work directories of runs killed before their cleanup (we hold the lock: none is in use)."""
+        for stale in Path(tempfile.gettempdir()).glob("ecrcontrol-node-*"):
+            if stale != self.workdir:
+                self._unmount_under(stale)
+                self._unmount_under(stale, exact=True)
+                shutil.rmtree(stale, ignore_errors=True)
 
     def _tasks(self) -> list[str]:
         proc = subprocess.run([*self.ctr, "tasks", "ls", "-q"], capture_output=True, text=True, check=False)
