@@ -27,7 +27,8 @@ from secrets_app.localdev.processes import free_port
 REPO = Path(__file__).resolve().parents[3]
 CHART = REPO / "chart"
 IMAGE_REPOSITORY, IMAGE_TAG = "ecrcontrol", "e2e"
-RELEASE, NAMESPACE = "ecrc", "ecrcontrol-system"
+# The names README.md uses ("Install with Helm"), so that its commands are the ones tested.
+RELEASE, NAMESPACE = "ecrcontrol", "ecrcontrol-system"
 STORAGE_CLASS = "ecrcontrol-e2e"
 
 
@@ -57,6 +58,12 @@ class Release:
     values: Path
     name: str = RELEASE
     namespace: str = NAMESPACE
+
+    @property
+    def fullname(self) -> str:
+        """The chart's object names: the release name, with the chart's unless it contains it."""
+        return self.name if "ecrcontrol" in self.name else f"{self.name}-ecrcontrol"
+
     install_seconds: float = 0.0
 
     def helm(self, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:

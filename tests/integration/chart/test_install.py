@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import socket
 import ssl
 import time
+import urllib.parse
 
 import pytest
 
@@ -21,7 +23,7 @@ from .conftest import CHART, NAMESPACE, RELEASE, Release
 # The first test of a cold run also builds the node's images (debootstrap, pip): minutes, not seconds.
 pytestmark = pytest.mark.timeout(1200)
 
-FULLNAME = f"{RELEASE}-ecrcontrol"
+FULLNAME = RELEASE  # the release name contains the chart name
 SA = f"system:serviceaccount:{NAMESPACE}:{FULLNAME}"
 
 
@@ -47,27 +49,78 @@ def secret_data(release: Release, name: str, namespace: str = NAMESPACE) -> dict
 
 
 def through_service(
-    release: Release, path: str, name: str = RELEASE, namespace: str = NAMESPACE
-) -> tuple[int, str]:
-    """GET over HTTPS to the Service's endpoint, as kube-proxy would route it, verifying the
-    certificate for the Service's DNS name against the CA in the webhook TLS Secret."""
-    fullname = f"{name}-ecrcontrol"
-    host = f"{fullname}.{namespace}.svc"
+    release: Release, path: str, method: str = "GET", headers: dict | None = None, body: bytes = b""
+) -> tuple[int, dict[str, list[str]], str]:
+    """An HTTPS request to the Service's endpoint, as kube-proxy would route it, verifying the
+    certificate for the Service's DNS name against the CA in the webhook TLS Secret.
+    Returns (status, headers by lower-case name, body)."""
+    host = f"{release.fullname}.{release.namespace}.svc"
     slices = release.json(
-        "get", "endpointslices", "-n", namespace, "-l", f"kubernetes.io/service-name={fullname}"
+        "get",
+        "endpointslices",
+        "-n",
+        release.namespace,
+        "-l",
+        f"kubernetes.io/service-name={release.fullname}",
     )["items"]
     endpoint = next(e for s in slices for e in s.get("endpoints") or [] if e["conditions"].get("ready"))
     port = slices[0]["ports"][0]["port"]
-    ca = secret_data(release, f"{fullname}-webhook-tls", namespace)["ca.crt"].decode()
+    ca = secret_data(release, f"{release.fullname}-webhook-tls", release.namespace)["ca.crt"].decode()
     context = ssl.create_default_context(cadata=ca)
+    lines = [
+        f"{method} {path} HTTP/1.1",
+        f"Host: {host}",
+        "Connection: close",
+        f"Content-Length: {len(body)}",
+    ]
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
     with socket.create_connection((endpoint["addresses"][0], port), timeout=10) as raw:
         with context.wrap_socket(raw, server_hostname=host) as tls:
-            tls.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+            tls.sendall("\r\n".join(lines).encode() + b"\r\n\r\n" + body)
             response = b""
             while chunk := tls.recv(65536):
                 response += chunk
-    head, _, body = response.partition(b"\r\n\r\n")
-    return int(head.split(b" ", 2)[1]), body.decode(errors="replace")
+    head, _, content = response.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode().split("\r\n")
+    parsed: dict[str, list[str]] = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        parsed.setdefault(name.strip().lower(), []).append(value.strip())
+    return int(status_line.split(" ", 2)[1]), parsed, content.decode(errors="replace")
+
+
+def cookies(headers: dict[str, list[str]]) -> dict[str, str]:
+    return dict(c.split(";", 1)[0].split("=", 1) for c in headers.get("set-cookie", []))
+
+
+def admin_login(release: Release, password: str) -> tuple[int, str]:
+    """Log in to the admin through the Service as a browser would (CSRF cookie and token, Referer);
+    returns the status and body of /admin/ with the session that login gave."""
+    origin = f"https://{release.fullname}.{release.namespace}.svc"
+    status, headers, body = through_service(release, "/admin/login/")
+    assert status == 200, body
+    csrf = cookies(headers)["csrftoken"]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', body).group(1)
+    form = urllib.parse.urlencode(
+        {"csrfmiddlewaretoken": token, "username": "admin", "password": password, "next": "/admin/"}
+    ).encode()
+    status, headers, body = through_service(
+        release,
+        "/admin/login/?next=/admin/",
+        method="POST",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": f"csrftoken={csrf}",
+            "Referer": f"{origin}/admin/login/",
+            "Origin": origin,
+        },
+        body=form,
+    )
+    if status != 302:
+        return status, body
+    session = cookies(headers)["sessionid"]
+    status, _, body = through_service(release, "/admin/", headers={"Cookie": f"sessionid={session}"})
+    return status, body
 
 
 def pod_names(release: Release) -> list[str]:
@@ -96,12 +149,24 @@ def test_installed_pods_are_ready_and_answer_through_the_service(release: Releas
     assert {c["name"] for c in pod["spec"]["containers"]} == {"web", "worker", "controller"}
     for container in pod["spec"]["containers"]:
         assert container["securityContext"]["readOnlyRootFilesystem"] is True
-    status, body = through_service(release, "/healthz")
+    status, _, body = through_service(release, "/healthz")
     assert status == 200 and json.loads(body) == {"status": "ok"}
-    status, body = through_service(release, "/admin/login/")
+    status, _, body = through_service(release, "/admin/login/")
     assert status == 200 and 'name="password"' in body
     # AFTER MERGE (REST API branch): check /api/v1/ here too, e.g.
-    #   status, _ = through_service(release, "/api/v1/"); assert status in (401, 403)
+    #   status, _, _ = through_service(release, "/api/v1/"); assert status in (401, 403)
+
+
+def test_the_first_admin_logs_in_with_the_generated_password(release: Release):
+    # As README.md says: kubectl get secret ecrcontrol-admin -o jsonpath='{.data.password}' | base64 -d
+    encoded = release.kubectl(
+        "-n", NAMESPACE, "get", "secret", "ecrcontrol-admin", "-o", "jsonpath={.data.password}"
+    ).stdout
+    password = base64.b64decode(encoded).decode()
+    status, body = admin_login(release, password)
+    assert status == 200 and "Site administration" in body, body[:2000]
+    status, body = admin_login(release, password + "-wrong")
+    assert status == 200 and "Please enter the correct username and password" in body
 
 
 def test_webhook_configurations_trust_the_generated_ca(release: Release):

@@ -63,7 +63,7 @@ def test_cert_manager_issues_the_certificate_and_injects_its_ca(cm_release: Rele
 
 
 def test_webhooks_are_served_with_cert_managers_certificate(cm_release: Release):
-    status, _ = through_service(cm_release, "/healthz", name=NAME, namespace=NAMESPACE)
+    status, _, _ = through_service(cm_release, "/healthz")
     assert status == 200  # verified against cert-manager's CA for the Service's name
     endpoint = cm_release.json("get", "endpoints", FULLNAME, "-n", NAMESPACE)["subsets"][0]
     address = (endpoint["addresses"][0]["ip"], endpoint["ports"][0]["port"])
