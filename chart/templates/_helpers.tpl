@@ -353,9 +353,8 @@ labels:
   {{- with $root.Values.podLabels }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
+{{- with $root.Values.podAnnotations }}
 annotations:
-  checksum/config: {{ printf "%s|%s|%s" (toJson $root.Values.database) (toJson $root.Values.extraEnv) (toJson $root.Values.webhooks) | sha256sum | trunc 16 }}
-  {{- with $root.Values.podAnnotations }}
   {{- toYaml . | nindent 2 }}
-  {{- end }}
+{{- end }}
 {{- end -}}
