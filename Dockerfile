@@ -1,22 +1,35 @@
-# ecrcontrol: one image, three roles (web, worker, controller); see DESIGN.md.
-# The project runs from /app (manage.py, templates/ and the packages side by side).
+# ecrcontrol: one image, three roles (web, worker, controller); the command picks the role (see the chart).
+#
+#   docker build -t ecrcontrol:0.1.0 .
+#
+# Stage 1 installs the pinned dependencies (from pyproject.toml) into a virtualenv; stage 2 is the
+# runtime: no compiler, no pip cache, non-root, static files collected and bytecode compiled at build
+# time so that the root filesystem can be read-only (the chart mounts /tmp and /data).
+FROM python:3.11-slim-bookworm AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
+RUN python -m venv /opt/venv
+COPY pyproject.toml /src/
+RUN python -c "import tomllib; p = tomllib.load(open('/src/pyproject.toml', 'rb'))['project']; \
+print('\n'.join(p['dependencies'] + p['optional-dependencies']['postgres']))" > /src/requirements.txt \
+    && /opt/venv/bin/pip install -r /src/requirements.txt
+
 FROM python:3.11-slim-bookworm
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_SETTINGS_MODULE=ecrcontrol.settings DJANGO_STATIC_ROOT=/app/static \
     ECRCONTROL_DATA_DIR=/data
 RUN useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin ecrcontrol \
     && mkdir /data && chown 10001 /data
+COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY manage.py ./
 COPY ecrcontrol ecrcontrol
 COPY secrets_app secrets_app
 COPY templates templates
-COPY manage.py ./
-RUN pip install --no-cache-dir -e '.[postgres]' \
-    && DJANGO_SECRET_KEY=build python manage.py collectstatic --noinput --verbosity 0
+RUN DJANGO_SECRET_KEY=build python manage.py collectstatic --noinput --verbosity 0 \
+    && python -m compileall -q /app /opt/venv
 USER 10001
 EXPOSE 8443
-# The chart overrides the command per role: web (this), worker (qcluster), controller.
-# The web role is HTTPS only: mount the serving certificate and key (e.g. from cert-manager) here.
+# The web role (this default) is HTTPS only: the chart mounts the serving certificate and key here.
+# Each role's process handles SIGTERM itself (gunicorn, qcluster, controller), as PID 1 too.
 ENV ECRCONTROL_TLS_CERT_FILE=/tls/tls.crt ECRCONTROL_TLS_KEY_FILE=/tls/tls.key
 CMD ["gunicorn", "-c", "python:ecrcontrol.gunicorn", "ecrcontrol.wsgi"]

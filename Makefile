@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test test-unit lint format bench binaries cluster clean
+.PHONY: run test test-unit lint format bench binaries cluster clean node-packages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml
 run: $(STAMP) binaries
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py runlocal
 
-## test: lint, Django checks, then the whole suite against the real control plane
-test: $(STAMP) binaries lint
+## test: lint, Django checks, then the whole suite against the real control plane (and a real node)
+test: $(STAMP) binaries node-packages lint
 	DJANGO_SECRET_KEY=checks $(BIN)/python manage.py check --fail-level WARNING
 	DJANGO_SECRET_KEY=checks $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -38,13 +38,30 @@ format: $(STAMP)
 bench: $(STAMP) binaries
 	$(BIN)/pytest -m bench -s -q $(PYTEST_ARGS)
 
-## binaries: build (once, cached) kube-apiserver, kube-controller-manager, kubectl, etcd, helm
+## binaries: build (once, cached) kube-apiserver, kube-controller-manager, kubectl, etcd, helm,
+## kubelet and kube-scheduler
 binaries: $(STAMP)
 	$(BIN)/python -m secrets_app.localdev.binaries
 
 ## cluster: only the local control plane and local ECR, until Ctrl-C
 cluster: $(STAMP) binaries
 	DJANGO_DEBUG=1 $(BIN)/python manage.py localcluster
+
+## node-packages: the Debian packages of the chart's end-to-end test node, installed if missing
+NODE_TOOLS := dockerd:docker.io containerd:containerd runc:runc iptables:iptables debootstrap:debootstrap
+node-packages:
+	@missing=""; \
+	for t in $(NODE_TOOLS); do PATH="$$PATH:/usr/sbin:/sbin" command -v $${t%%:*} >/dev/null || missing="$$missing $${t#*:}"; done; \
+	[ -x /usr/lib/cni/bridge ] || missing="$$missing containernetworking-plugins"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing the test node's Debian packages:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing; \
+		else \
+			echo "The chart's end-to-end test needs these Debian packages:$$missing." >&2; \
+			echo "Install them as root: apt-get install$$missing" >&2; exit 1; \
+		fi; \
+	fi
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -21,3 +21,6 @@ worker_class = "gthread"
 workers = int(os.environ.get("ECRCONTROL_WEB_WORKERS", "2"))
 threads = int(os.environ.get("ECRCONTROL_WEB_THREADS", "4"))
 accesslog = "-"
+# No runtime control socket: it would be written under $HOME, which is read-only in the image
+# (readOnlyRootFilesystem); the chart manages the processes.
+control_socket_disable = True

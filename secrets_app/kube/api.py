@@ -5,6 +5,7 @@ Dicts in, dicts out.
 
 from __future__ import annotations
 
+import base64
 import datetime
 import functools
 import uuid
@@ -88,6 +89,15 @@ class Kube:
                 *self._args(kind), body["metadata"]["namespace"], kind.plural, body
             )
         return self.custom.create_cluster_custom_object(*self._args(kind), kind.plural, body)
+
+    @_translated
+    def dry_run_create(self, kind: Kind, body: dict) -> dict:
+        """Create with dryRun=All: admission (webhooks included) runs, nothing is stored."""
+        if kind.namespaced:
+            return self.custom.create_namespaced_custom_object(
+                *self._args(kind), body["metadata"]["namespace"], kind.plural, body, dry_run="All"
+            )
+        return self.custom.create_cluster_custom_object(*self._args(kind), kind.plural, body, dry_run="All")
 
     @_translated
     def replace_resource(self, kind: Kind, body: dict) -> dict:
@@ -184,6 +194,24 @@ class Kube:
             "metadata": {**body["metadata"], "resourceVersion": current.metadata.resource_version},
         }
         getattr(api, f"replace_{kind}")(name, body, _request_timeout=REQUEST_TIMEOUT)
+
+    @_translated
+    def set_webhook_ca_bundle(self, kind: str, name: str, ca_pem: bytes) -> bool:
+        """Put `ca_pem` in every webhook of a configuration the chart created; True if it changed.
+
+        Read-modify-replace with the read resourceVersion (a concurrent edit fails with Conflict)."""
+        api = client.AdmissionregistrationV1Api(self.api)
+        kind_name = _WEBHOOK_KINDS[kind]
+        current = connection.to_dict(
+            getattr(api, f"read_{kind_name}")(name, _request_timeout=REQUEST_TIMEOUT)
+        )
+        bundle = base64.b64encode(ca_pem).decode()
+        if all(w["clientConfig"].get("caBundle") == bundle for w in current.get("webhooks", [])):
+            return False
+        for webhook in current.get("webhooks", []):
+            webhook["clientConfig"]["caBundle"] = bundle
+        getattr(api, f"replace_{kind_name}")(name, current, _request_timeout=REQUEST_TIMEOUT)
+        return True
 
     @_translated
     def delete_webhook_configuration(self, kind: str, name: str) -> None:

@@ -7,11 +7,15 @@ Each product is built into a per-version cache directory outside the repository,
 second run costs nothing. `KUBEBUILDER_ASSETS` (the envtest convention) wins when it points
 at a directory that already holds the binaries.
 
-Run as `python -m secrets_app.localdev.binaries` to build and print the directory.
+kubelet and kube-scheduler (for the real node of the chart's end-to-end test) are always built into
+the cache, since envtest's assets do not carry them.
+
+Run as `python -m secrets_app.localdev.binaries` to build everything and print the directory.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -20,14 +24,29 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 KUBERNETES_VERSION = "v1.36.3"
 ETCD_VERSION = "v3.6.16"
 HELM_VERSION = "v3.22.0"
+# cert-manager's controller and cainjector for the chart's cert-manager mode test: its module has no
+# main packages (they are separate, unpublished modules), so small mains of ours live in go/.
+CERT_MANAGER_VERSION = "v1.21.2"
+GO_SOURCES = Path(__file__).parent / "go"
+
+
+def _sources_digest() -> str:
+    """A short digest of our Go mains: a change to them builds into a new directory."""
+    digest = hashlib.sha256()
+    for path in sorted(GO_SOURCES.rglob("*.go")):
+        digest.update(path.relative_to(GO_SOURCES).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:8]
+
 
 KUBE_BINARIES = ("kube-apiserver", "kube-controller-manager", "kubectl")
+# The real node for the chart's end-to-end test (secrets_app/localdev/node.py).
+NODE_BINARIES = ("kubelet", "kube-scheduler")
 ALL_BINARIES = (*KUBE_BINARIES, "etcd", "helm")
 
 
@@ -82,6 +101,24 @@ class Product:
     # wrapper must point each at its published version. etcd requires its sibling modules at their
     # real versions; a wrapper module alone (which ignores a dependency's replaces) is enough.
     replace_local: bool = False
+    # Main packages of ours (binary -> directory under go/), built inside the wrapper module.
+    sources: dict[str, str] = field(default_factory=dict)
+    # Files copied from the module (glob) into the product's directory, e.g. CRDs.
+    module_files: tuple[str, ...] = ()
+    # Built into this subdirectory of the cache's bin directory (versioned names stay apart).
+    subdir: str = ""
+
+    def binaries(self) -> tuple[str, ...]:
+        return (*self.packages, *self.sources)
+
+    def module_dir(self, env: dict[str, str], workdir: Path) -> Path:
+        out = _run(
+            f"{self.name}: download",
+            ["go", "mod", "download", "-json", f"{self.module}@{self.version}"],
+            workdir,
+            env,
+        )
+        return Path(json.loads(out)["Dir"])
 
     def local_replaces(self, env: dict[str, str], workdir: Path) -> list[str]:
         """Replace lines that turn the module's local-path replaces into published versions."""
@@ -131,6 +168,15 @@ PRODUCTS = (
         _kube_ldflags(),
         replace_local=True,
     ),
+    # A product of its own, so that a cache built before the node existed only builds these two.
+    Product(
+        "kubernetes-node",
+        "k8s.io/kubernetes",
+        KUBERNETES_VERSION,
+        {name: f"k8s.io/kubernetes/cmd/{name}" for name in NODE_BINARIES},
+        _kube_ldflags(),
+        replace_local=True,
+    ),
     Product(
         "etcd", "go.etcd.io/etcd/server/v3", ETCD_VERSION, {"etcd": "go.etcd.io/etcd/server/v3"}, "-s -w"
     ),
@@ -141,12 +187,26 @@ PRODUCTS = (
         {"helm": "helm.sh/helm/v3/cmd/helm"},
         f"-s -w -X helm.sh/helm/v3/internal/version.version={HELM_VERSION}",
     ),
+    Product(
+        "cert-manager",
+        "github.com/cert-manager/cert-manager",
+        CERT_MANAGER_VERSION,
+        {},
+        "-s -w",
+        sources={
+            "cert-manager-controller": "cert-manager-controller",
+            "cert-manager-cainjector": "cert-manager-cainjector",
+        },
+        module_files=("deploy/crds/*.yaml",),
+        subdir=f"cert-manager-{CERT_MANAGER_VERSION}-{_sources_digest()}",
+    ),
 )
 
 
 def _build(product: Product, target: Path) -> None:
     env = _go_env()
     started = time.monotonic()
+    target.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"ecrcontrol-build-{product.name}-") as tmp:
         work = Path(tmp)
         replaces = product.local_replaces(env, work)
@@ -154,10 +214,15 @@ def _build(product: Product, target: Path) -> None:
             "module ecrcontrol.local/build\n\ngo 1.26\n\n"
             f"require {product.module} {product.version}\n\n" + "\n".join(replaces) + "\n"
         )
-        imports = "\n".join(f'\t_ "{pkg}"' for pkg in product.packages.values())
-        (work / "tools.go").write_text(f"//go:build tools\n\npackage tools\n\nimport (\n{imports}\n)\n")
+        if product.packages:
+            imports = "\n".join(f'\t_ "{pkg}"' for pkg in product.packages.values())
+            (work / "tools.go").write_text(f"//go:build tools\n\npackage tools\n\nimport (\n{imports}\n)\n")
+        mains = dict(product.packages)
+        for binary, source in product.sources.items():
+            shutil.copytree(GO_SOURCES / source, work / "cmd" / binary)
+            mains[binary] = f"./cmd/{binary}"
         _run(f"{product.name}: resolve dependencies", ["go", "mod", "tidy"], work, env)
-        for binary, pkg in product.packages.items():
+        for binary, pkg in mains.items():
             out = target / binary
             _run(
                 f"{product.name}: build {binary}",
@@ -166,6 +231,11 @@ def _build(product: Product, target: Path) -> None:
                 env,
             )
             os.replace(str(out) + ".tmp", out)
+        if product.module_files:
+            module_dir = product.module_dir(env, work)
+            for pattern in product.module_files:
+                for path in sorted(module_dir.glob(pattern)):
+                    shutil.copyfile(path, target / path.name)
     _log(f"{product.name} {product.version} built in {time.monotonic() - started:.0f}s")
 
 
@@ -177,24 +247,38 @@ def assets_from_env() -> Path | None:
     return None
 
 
-def ensure_binaries() -> Path:
-    """Return a directory with every binary, building what the cache lacks. Idempotent."""
-    assets = assets_from_env()
-    if assets:
-        return assets
-    target = bin_dir()
+def _ensure(target: Path, names: tuple[str, ...]) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     for product in PRODUCTS:
-        if all((target / b).is_file() for b in product.packages):
+        where = target / product.subdir
+        if product.name not in names or all((where / b).is_file() for b in product.binaries()):
             continue
-        _log(f"building {product.name} {product.version} into {target} (first time only, takes minutes)")
-        _build(product, target)
+        _log(f"building {product.name} {product.version} into {where} (first time only, takes minutes)")
+        _build(product, where)
     return target
+
+
+def ensure_binaries() -> Path:
+    """Return a directory with the control plane's binaries and helm, building what the cache lacks."""
+    return assets_from_env() or _ensure(bin_dir(), ("kubernetes", "etcd", "helm"))
+
+
+def ensure_node_binaries() -> Path:
+    """Return the cache directory with kubelet and kube-scheduler (built once, like the others)."""
+    return _ensure(bin_dir(), ("kubernetes-node",))
+
+
+def ensure_cert_manager() -> Path:
+    """The directory with cert-manager's controller, cainjector and CRDs (built once, cached)."""
+    product = next(p for p in PRODUCTS if p.name == "cert-manager")
+    return _ensure(bin_dir(), (product.name,)) / product.subdir
 
 
 def main() -> int:
     try:
         path = ensure_binaries()
+        ensure_node_binaries()
+        ensure_cert_manager()
     except BuildError as exc:
         _log(f"FAILED: {exc}")
         return 1

@@ -86,6 +86,7 @@ class ControlPlane(Component):
         pki = self.workdir / "pki"
         pki.mkdir(parents=True, exist_ok=True)
         ca = CertificateAuthority("ecrcontrol-local-kubernetes-ca")
+        self.ca = ca  # the real node (node.py) issues its kubelet's and scheduler's certificates
         self.ca_pem = ca.cert_pem
         self.ca_file = pki / "ca.crt"
         self.ca_file.write_bytes(ca.cert_pem)
@@ -155,6 +156,8 @@ class ControlPlane(Component):
                 "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
                 f"--service-cluster-ip-range={SERVICE_CIDR}",
                 "--allow-privileged=true",
+                # Webhook Services are reached through their endpoints: there is no kube-proxy.
+                "--enable-aggregator-routing=true",
                 "--v=1",
             ],
         )

@@ -2,7 +2,11 @@
 
 import subprocess
 
+import pytest
+import yaml
+
 from secrets_app.localdev import binaries
+from secrets_app.webhooks import registration
 from tests.settings import BASE_DIR
 
 CHART = BASE_DIR / "chart"
@@ -23,3 +27,148 @@ def test_a_misspelled_value_fails_at_template_time():
     result = helm("template", "x", str(CHART), "--set", "imag.tag=1")
     assert result.returncode != 0
     assert "imag" in result.stderr and "additional properties" in result.stderr.lower()
+
+
+def template(*args: str) -> subprocess.CompletedProcess:
+    return helm("template", "rel", str(CHART), "--namespace", "tools", *args)
+
+
+def manifests(*args: str) -> list[dict]:
+    result = template(*args)
+    assert result.returncode == 0, result.stderr
+    return [m for m in yaml.safe_load_all(result.stdout) if m]
+
+
+def by_kind(docs: list[dict], kind: str) -> list[dict]:
+    return [d for d in docs if d["kind"] == kind]
+
+
+def test_default_install_is_one_pod_with_the_three_roles_on_a_persistent_volume():
+    docs = manifests()
+    (deployment,) = by_kind(docs, "Deployment")
+    spec = deployment["spec"]["template"]["spec"]
+    assert deployment["spec"]["strategy"]["type"] == "Recreate"
+    assert [c["name"] for c in spec["containers"]] == ["web", "worker", "controller"]
+    assert [c["name"] for c in spec["initContainers"]] == ["ensure-admin", "webhook-certs"]
+    assert spec["initContainers"][1]["restartPolicy"] == "Always"  # a native sidecar
+    assert "migrate" in " ".join(spec["initContainers"][0]["command"])
+    (claim,) = by_kind(docs, "PersistentVolumeClaim")
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert volumes["data"]["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+    assert not by_kind(docs, "Job")
+    for container in spec["containers"] + spec["initContainers"]:
+        security = container["securityContext"]
+        assert security["readOnlyRootFilesystem"] and security["runAsNonRoot"], container["name"]
+        assert security["capabilities"]["drop"] == ["ALL"]
+
+
+def test_external_database_mode_scales_web_and_worker_and_migrates_in_a_hook():
+    docs = manifests(
+        "--set",
+        "database.mode=external",
+        "--set",
+        "database.external.existingSecret=db",
+        "--set",
+        "web.replicas=3",
+        "--set",
+        "worker.replicas=2",
+        "--set",
+        "redis.existingSecret=redis",
+    )
+    replicas = {d["metadata"]["name"]: d["spec"]["replicas"] for d in by_kind(docs, "Deployment")}
+    assert replicas == {"rel-ecrcontrol-web": 3, "rel-ecrcontrol-worker": 2, "rel-ecrcontrol-controller": 1}
+    (job,) = by_kind(docs, "Job")
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
+    assert not by_kind(docs, "PersistentVolumeClaim")
+    worker = next(d for d in by_kind(docs, "Deployment") if d["metadata"]["name"].endswith("worker"))
+    env = {e["name"]: e for e in worker["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "db", "key": "DATABASE_URL"}
+    assert env["REDIS_URL"]["valueFrom"]["secretKeyRef"] == {"name": "redis", "key": "REDIS_URL"}
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--set", "web.replicas=2"], "/web/replicas': value must be 1"),
+        (["--set", "worker.replicas=2"], "/worker/replicas': value must be 1"),
+        (["--set", "redis.existingSecret=r"], "/redis/existingSecret"),
+        (["--set", "database.mode=external"], "/database/external/existingSecret"),
+        (["--set", "database.mode=mysql"], "/database/mode"),
+        (["--set", "webhooks.tls=manual"], "/webhooks/tls"),
+        (["--set", "web.port=80"], "/web/port"),
+    ],
+)
+def test_the_schema_refuses_combinations_that_cannot_work(args, words):
+    result = template(*args)
+    assert result.returncode != 0, f"{args} was accepted"
+    assert words in result.stderr, result.stderr
+
+
+def test_webhooks_match_the_registration_code():
+    """The chart's webhook configurations call the same paths with the same rules and policies as
+    secrets_app/webhooks/registration.py, only through the Service instead of a URL."""
+    docs = manifests()
+    expected = {c["kind"]: c["webhooks"][0] for c in registration.configurations("https://x", b"ca")}
+    for kind, want in expected.items():
+        (config,) = by_kind(docs, kind)
+        (got,) = config["webhooks"]
+        path = want["clientConfig"]["url"].removeprefix("https://x")
+        assert got["clientConfig"]["service"] == {
+            "name": "rel-ecrcontrol",
+            "namespace": "tools",
+            "path": path,
+            "port": 443,
+        }
+        strip = ("clientConfig",)
+        assert {k: v for k, v in got.items() if k not in strip} == {
+            k: v for k, v in want.items() if k not in strip
+        }, kind
+
+
+def test_cert_manager_mode_requests_a_certificate_and_injects_its_ca():
+    docs = manifests("--set", "webhooks.tls=cert-manager")
+    (certificate,) = by_kind(docs, "Certificate")
+    assert certificate["spec"]["secretName"] == "rel-ecrcontrol-webhook-tls"
+    assert "rel-ecrcontrol.tools.svc" in certificate["spec"]["dnsNames"]
+    for kind in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"):
+        (config,) = by_kind(docs, kind)
+        assert (
+            config["metadata"]["annotations"]["cert-manager.io/inject-ca-from"]
+            == "tools/rel-ecrcontrol-webhook"
+        )
+    (deployment,) = by_kind(docs, "Deployment")
+    spec = deployment["spec"]["template"]["spec"]
+    assert [c["name"] for c in spec["initContainers"]] == ["ensure-admin"]
+    tls = next(v for v in spec["volumes"] if v["name"] == "tls")
+    assert tls["secret"]["secretName"] == "rel-ecrcontrol-webhook-tls"
+    rules = by_kind(docs, "ClusterRole")[0]["rules"]
+    assert not [r for r in rules if "admissionregistration.k8s.io" in r["apiGroups"]]
+
+
+def test_every_value_is_documented_in_the_readme_table():
+    import re
+
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    readme = (CHART / "README.md").read_text()
+    documented = set(re.findall(r"^\| `([^`]+)` \|", readme, re.M))
+
+    def leaves(node, prefix=""):
+        for key, value in node.items():
+            path = f"{prefix}{key}"
+            if isinstance(value, dict) and value and key not in ("issuerRef",):
+                yield from leaves(value, path + ".")
+            else:
+                yield path
+
+    missing = set(leaves(values)) - documented
+    assert not missing, f"values missing from chart/README.md: {sorted(missing)}"
+
+
+def test_ingress_is_optional_and_its_host_is_allowed():
+    assert not by_kind(manifests(), "Ingress")
+    docs = manifests("--set", "ingress.enabled=true", "--set", "ingress.host=ecr.example.org")
+    (ingress,) = by_kind(docs, "Ingress")
+    assert ingress["spec"]["rules"][0]["host"] == "ecr.example.org"
+    (deployment,) = by_kind(docs, "Deployment")
+    env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert "ecr.example.org" in env["DJANGO_ALLOWED_HOSTS"].split(",")
