@@ -67,12 +67,14 @@ class ResourceForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.written: PullSecretResource | None = None
+        if "region" not in self.fields:
+            return  # a viewer's read-only page
         creating = not self.instance.pk
         self.fields["secret_access_key"].help_text = NEW_HELP if creating else f"{KEEP_HELP} {NEW_HELP}"
         self.fields["shown_generation"].initial = self.instance.generation
         self.fields["region"].help_text = "AWS region of the registry, e.g. eu-west-1."
         self.fields["access_key_id"].required = True
-        self.written: PullSecretResource | None = None
 
     # -- checks made before anything is sent ---------------------------------------------------
     def clean_region(self) -> str:

@@ -62,17 +62,12 @@ class ResourceAdmin(admin.ModelAdmin):
             .annotate(n=Count("pk"))
             .values("n")
         )
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("cluster")
-            .annotate(
-                secrets_synced=Coalesce(Subquery(synced, output_field=IntegerField()), Value(0)),
-                health=Case(
-                    When(ready=False, then=Value(0)), When(ready__isnull=True, then=Value(1)), default=Value(2)
-                ),
-            )
+        annotated = self.model._default_manager.select_related("cluster").annotate(
+            secrets_synced=Coalesce(Subquery(synced, output_field=IntegerField()), Value(0)),
+            # failing first, then pending, then ready
+            health=Case(When(ready=False, then=Value(0)), When(ready__isnull=True, then=Value(1)), default=Value(2)),
         )
+        return annotated.order_by(*self.get_ordering(request))
 
     @admin.display(description="secrets ok")
     def secrets_ok(self, row: PullSecretResource) -> str:
@@ -102,6 +97,15 @@ class ResourceAdmin(admin.ModelAdmin):
         if obj is None:
             return ()
         return ("cluster", "name", *(("namespace",) if isinstance(obj, NamespacedPullSecret) else ()))
+
+    def get_fieldsets(self, request: HttpRequest, obj=None) -> list:
+        if obj is None or self.has_change_permission(request, obj):
+            return super().get_fieldsets(request, obj)
+        write_only = ("secret_access_key", "shown_generation")  # not shown to who cannot write
+        return [
+            (title, {**opts, "fields": [f for f in opts["fields"] if f not in write_only]})
+            for title, opts in super().get_fieldsets(request, obj)
+        ]
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict:
         initial = super().get_changeform_initial_data(request)
