@@ -23,4 +23,5 @@ class EcrcontrolAdminConfig(admin_apps.AdminConfig):
 
         for module in admin.MODULES:
             import_module(f"secrets_app.admin.{module}")
+
     default_site = "secrets_app.admin.site.EcrcontrolAdminSite"

@@ -13,7 +13,9 @@ from ..models import Cluster
 from ..services import connectivity
 from .forms import ClusterForm
 
-MSG_CONNECTED = "Connection test: API server {version} answered. The controller starts watching within seconds."
+MSG_CONNECTED = (
+    "Connection test: API server {version} answered. The controller starts watching within seconds."
+)
 MSG_UNREACHABLE = "Saved although the connection test failed: {error}"
 
 

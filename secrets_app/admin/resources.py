@@ -65,7 +65,9 @@ class ResourceAdmin(admin.ModelAdmin):
         annotated = self.model._default_manager.select_related("cluster").annotate(
             secrets_synced=Coalesce(Subquery(synced, output_field=IntegerField()), Value(0)),
             # failing first, then pending, then ready
-            health=Case(When(ready=False, then=Value(0)), When(ready__isnull=True, then=Value(1)), default=Value(2)),
+            health=Case(
+                When(ready=False, then=Value(0)), When(ready__isnull=True, then=Value(1)), default=Value(2)
+            ),
         )
         return annotated.order_by(*self.get_ordering(request))
 
@@ -134,11 +136,10 @@ class ResourceAdmin(admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, context)
 
     def get_urls(self) -> list:
+        view = self.admin_site.admin_view
         own = [
-            path("<path:object_id>/status/", self.admin_site.admin_view(self.status_view), name=self._name("status")),
-            path(
-                "<path:object_id>/refresh/", self.admin_site.admin_view(self.refresh_view), name=self._name("refresh")
-            ),
+            path("<path:object_id>/status/", view(self.status_view), name=self._name("status")),
+            path("<path:object_id>/refresh/", view(self.refresh_view), name=self._name("refresh")),
         ]
         return own + super().get_urls()
 

@@ -10,6 +10,7 @@ from kubernetes import client, config
 
 from .errors import ConfigError
 
+MSG_NO_FILE = "kubeconfig file {path} does not exist (or is not a file): give its full path."
 _lock = threading.Lock()
 _clients: dict[tuple, client.ApiClient] = {}
 
@@ -20,7 +21,7 @@ def api_client(kubeconfig_path: str = "", context: str = "", in_cluster: bool = 
     with _lock:
         if key not in _clients:
             if kubeconfig_path and not in_cluster and not os.path.isfile(kubeconfig_path):
-                message = f"kubeconfig file {kubeconfig_path} does not exist (or is not a file): give its full path."
+                message = MSG_NO_FILE.format(path=kubeconfig_path)
                 raise ConfigError(0, "ConfigError", message)
             try:
                 _clients[key] = _load(kubeconfig_path, context, in_cluster)

@@ -39,7 +39,9 @@ def test(kubeconfig_path: str, context: str, in_cluster: bool) -> Connection:
 
 def of(cluster: Cluster) -> Connection:
     """The cluster's connection as tested in the last CACHE_SECONDS (tested now if not)."""
-    key = f"ecrcontrol:connection:{cluster.pk}:{cluster.kubeconfig_path}:{cluster.context}:{cluster.in_cluster}"
+    key = "ecrcontrol:connection:" + repr(
+        (cluster.pk, cluster.kubeconfig_path, cluster.context, cluster.in_cluster)
+    )
     found = cache.get(key)
     if found is None:
         found = test(cluster.kubeconfig_path, cluster.context, cluster.in_cluster)

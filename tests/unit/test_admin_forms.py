@@ -75,14 +75,15 @@ def change_data(row: ClusterPullSecret, **changes) -> dict:
 
 def change_form(row: ClusterPullSecret, **changes) -> ClusterResourceForm:
     form_class = type("ChangeForm", (ClusterResourceForm,), {})
-    form_class.base_fields = {k: v for k, v in ClusterResourceForm.base_fields.items() if k not in ("cluster", "name")}
+    fields = ClusterResourceForm.base_fields.items()
+    form_class.base_fields = {k: v for k, v in fields if k not in ("cluster", "name")}  # read-only on change
     return form_class(data=change_data(row, **changes), instance=row)
 
 
 def test_a_valid_create_is_written_with_the_key_and_the_key_is_not_stored(written):
     form = NamespacedResourceForm(data=namespaced_data())
     assert form.is_valid(), form.errors
-    (row, key), = written
+    ((row, key),) = written
     assert key == CANARY and row.secret_name == "ecr-pull"
     assert form.written.pk == row.pk
     assert CANARY not in str(NamespacedPullSecret.objects.values().get())
@@ -126,7 +127,7 @@ def test_a_change_without_a_key_keeps_it_and_sends_the_generation_that_was_shown
     ClusterPullSecret.objects.filter(pk=row.pk).update(generation=4)  # the watch saw a newer one
     form = change_form(ClusterPullSecret.objects.get(pk=row.pk), namespaces="a\nb\nc", shown_generation="3")
     assert form.is_valid(), form.errors
-    (sent, key), = written
+    ((sent, key),) = written
     assert key == "" and sent.generation == 3 and sent.namespaces == ["a", "b", "c"]
 
 
@@ -175,7 +176,8 @@ def test_a_cluster_that_cannot_be_reached_is_not_saved_and_the_exact_error_is_sh
     form = ClusterForm(data={"name": "other", "kubeconfig_path": str(missing), "context": ""})
     assert not form.is_valid()
     assert form.non_field_errors() == [
-        f"Connection test failed: kubeconfig file {missing} does not exist (or is not a file): give its full path."
+        f"Connection test failed: kubeconfig file {missing} does not exist (or is not a file): "
+        "give its full path."
     ]
     saved = ClusterForm(data={"name": "other", "kubeconfig_path": str(missing), "save_unreachable": "on"})
     assert saved.is_valid(), saved.errors
