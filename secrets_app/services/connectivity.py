@@ -6,6 +6,7 @@ clusters that are down (cached briefly, so the dashboard does not wait on a dead
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -39,9 +40,8 @@ def test(kubeconfig_path: str, context: str, in_cluster: bool) -> Connection:
 
 def of(cluster: Cluster) -> Connection:
     """The cluster's connection as tested in the last CACHE_SECONDS (tested now if not)."""
-    key = "ecrcontrol:connection:" + repr(
-        (cluster.pk, cluster.kubeconfig_path, cluster.context, cluster.in_cluster)
-    )
+    settings = f"{cluster.pk}|{cluster.kubeconfig_path}|{cluster.context}|{cluster.in_cluster}"
+    key = "ecrcontrol-connection-" + hashlib.sha256(settings.encode()).hexdigest()
     found = cache.get(key)
     if found is None:
         found = test(cluster.kubeconfig_path, cluster.context, cluster.in_cluster)
