@@ -48,10 +48,13 @@ class ResourceAdmin(admin.ModelAdmin):
     search_fields = ("name", "secret_name", "access_key_id", "reason", "message")
     actions = ["refresh_now"]
     list_per_page = 50
-    ordering = ("health", "name")
+    default_order = ("health", "name")  # failing first (see get_queryset's `health`)
     save_on_top = False
 
     # -- list ----------------------------------------------------------------------------------
+    def get_ordering(self, request: HttpRequest) -> tuple:
+        return self.default_order
+
     def get_queryset(self, request: HttpRequest):
         synced = (
             ManagedSecret.objects.filter(
@@ -227,7 +230,7 @@ class NamespacedPullSecretAdmin(ResourceAdmin):
     fieldsets = ((None, {"fields": ("cluster", "namespace", "name", "secret_name")}), ACCESS)
     list_display = ("__str__", columns.status, *COLUMNS)
     search_fields = ("namespace", *ResourceAdmin.search_fields)
-    ordering = ("health", "namespace", "name")
+    default_order = ("health", "namespace", "name")
 
 
 @admin.register(ClusterPullSecret)
