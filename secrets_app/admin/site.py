@@ -26,6 +26,8 @@ class EcrcontrolAdminSite(admin.AdminSite):
     site_header = "ecrcontrol"
     site_title = "ecrcontrol"
     index_title = "Dashboard"
+    # The list pages need the width (no horizontal scroll at 1,366 px); breadcrumbs lead home.
+    enable_nav_sidebar = False
 
     def index(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         return super().index(request, {**dashboard_context(request), **(extra_context or {})})

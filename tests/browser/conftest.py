@@ -154,7 +154,11 @@ class Session:
         return path
 
     def fits_width(self) -> bool:
-        return self.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        """No horizontal scroll: neither the page nor a table's own scroll box (the admin's .results)."""
+        return self.page.evaluate(
+            "document.documentElement.scrollWidth <= window.innerWidth && "
+            "[...document.querySelectorAll('.results')].every(e => e.scrollWidth <= e.clientWidth)"
+        )
 
     def close(self) -> None:
         self.context.close()
