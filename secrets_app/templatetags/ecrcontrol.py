@@ -38,7 +38,7 @@ def absolute(value: datetime.datetime) -> str:
 @register.filter
 def reltime(value: datetime.datetime | None, now: datetime.datetime | None = None) -> str:
     """`<time>` with "in ..."/"... ago" as text and the absolute time on hover; "-" for None."""
-    if value is None:
+    if not isinstance(value, datetime.datetime):  # None, or "" from a missing object in a template
         return "-"
     now = now or datetime.datetime.now(datetime.UTC)
     delta = (value - now).total_seconds()

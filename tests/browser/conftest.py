@@ -72,9 +72,13 @@ def ecr(moto_server) -> Iterator[CountingProxy]:
 def web(control_plane, our_crds, django_db_setup, moto_server, kube_api, static_files) -> Iterator[WebServer]:
     """gunicorn over TLS, its webhooks registered with the local API server while this module runs."""
     with WebServer(process_env(control_plane.kubeconfig, moto_server.url)) as server:
-        with registered(kube_api, server):
-            yield server
-        assert CANARY_SECRET not in server.log_path.read_text(errors="replace")
+        try:
+            with registered(kube_api, server):
+                yield server
+        finally:
+            log = server.log_path.read_text(errors="replace")
+            (BASE_DIR / "var" / "test" / "browser-web.log").write_text(log)  # kept for a look afterwards
+        assert CANARY_SECRET not in log, "the secret key reached the web role's log"
 
 
 @pytest.fixture

@@ -130,6 +130,7 @@ def test_create_through_the_form_after_a_webhook_denial_then_refresh_and_delete(
     page.fill("#id_secret_name", "ecr-web")
     page.fill("#id_secret_access_key", CANARY_SECRET)
     session.submit("input[name=_save]")
+    session.shot("resource-page-just-saved")
     page.locator("#ready-status .badge-green").wait_for(timeout=READY_TIMEOUT * 1000)  # no reload by hand
     assert "Ready" in page.locator("#ready-status").inner_text()
     page.locator("#managed-secrets tr[data-namespace] .badge-green").wait_for()

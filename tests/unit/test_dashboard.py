@@ -189,3 +189,26 @@ def test_the_delete_confirmation_lists_the_secrets_that_go_with_the_resource(adm
     )
     page = admin_client.get(f"/admin/secrets_app/clusterpullsecret/{row.pk}/delete/").content.decode()
     assert "Secret a/ecr (Synced)" in page and "Secret b/ecr" in page
+
+
+def test_the_resource_page_shows_each_namespace_and_a_banner_when_events_cannot_be_read(
+    admin_client, tmp_path
+):
+    cluster = Cluster.objects.create(name="gone", kubeconfig_path=str(tmp_path / "gone.yaml"))
+    row = ClusterPullSecret.objects.create(
+        cluster=cluster,
+        name="shared",
+        uid="u1",
+        secret_name="ecr",
+        region="eu-west-1",
+        access_key_id="AKIA1",
+        namespaces=["a", "b"],
+        ready=True,
+        reason="SecretsUpdated",
+    )
+    page = admin_client.get(f"/admin/secrets_app/clusterpullsecret/{row.pk}/change/").content.decode()
+    assert '<tr data-namespace="a">' in page and '<tr data-namespace="b">' in page
+    assert f"Events of shared could not be read from cluster gone: kubeconfig file {tmp_path}" in page
+    assert 'name="secret_name"' in page  # the rest of the page works
+    status = admin_client.get(f"/admin/secrets_app/clusterpullsecret/{row.pk}/status/").content.decode()
+    assert "badge-green" in status and "SecretsUpdated" in status
