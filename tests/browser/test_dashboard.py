@@ -130,15 +130,18 @@ def test_create_through_the_form_after_a_webhook_denial_then_refresh_and_delete(
     page.fill("#id_secret_name", "ecr-web")
     page.fill("#id_secret_access_key", CANARY_SECRET)
     session.submit("input[name=_save]")
-    session.shot("resource-page-just-saved")
     page.locator("#ready-status .badge-green").wait_for(timeout=READY_TIMEOUT * 1000)  # no reload by hand
     assert "Ready" in page.locator("#ready-status").inner_text()
     page.locator("#managed-secrets tr[data-namespace] .badge-green").wait_for()
     secret = read_secret(kube_api, namespace, "ecr-web")
     assert secret is not None and secret.type == "kubernetes.io/dockerconfigjson"
-    page.locator("#events td").first.wait_for()
-    session.go(page.url)  # the Events are read at page load
-    assert "SecretCreationSuccess" in page.locator("#events").inner_text()
+    url = page.url
+
+    def event_shown() -> bool:
+        session.go(url)  # the Events are read from the cluster at page load
+        return "SecretCreationSuccess" in page.locator("#events").inner_text()
+
+    wait_for(event_shown, timeout=30, interval=1)
     session.shot("resource-page")
 
     session.submit("#refresh-now")
