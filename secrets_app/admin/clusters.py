@@ -31,6 +31,23 @@ class ClusterAdmin(admin.ModelAdmin):
         found = connectivity.of(cluster)
         return found.version if found.ok else f"unreachable: {found.error}"
 
+    def get_deleted_objects(self, objs, request: HttpRequest):
+        """Removing a Cluster row forgets its mirror rows here; nothing is deleted in the cluster."""
+        listed, count = [], {}
+        for cluster in objs:
+            mirrored = {
+                "pull secret rows": cluster.namespacedpullsecret_set.count()
+                + cluster.clusterpullsecret_set.count(),
+                "managed Secret rows": cluster.managedsecret_set.count(),
+            }
+            listed += [
+                f"Cluster {cluster} (stops being watched)",
+                [f"{n} {what}" for what, n in mirrored.items()],
+            ]
+            listed.append("Nothing is deleted in the cluster itself.")
+            count["Clusters"] = count.get("Clusters", 0) + 1
+        return listed, count, set(), []
+
     def save_model(self, request: HttpRequest, obj: Cluster, form: ClusterForm, change: bool) -> None:
         super().save_model(request, obj, form, change)
         found = form.connection

@@ -289,6 +289,7 @@ def test_a_second_cluster_added_in_the_admin_is_watched_without_a_restart(stack,
         session.shot("dashboard-two-clusters")
 
         session.go(f"/admin/secrets_app/cluster/{_cluster_pk('second')}/delete/")
+        assert "Nothing is deleted in the cluster itself." in page.inner_text("#content")
         session.submit("input[type=submit]")
         controller_log = stack["operator"].controller.log_path
         wait_for(
