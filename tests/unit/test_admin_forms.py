@@ -181,3 +181,15 @@ def test_a_cluster_that_cannot_be_reached_is_not_saved_and_the_exact_error_is_sh
     ]
     saved = ClusterForm(data={"name": "other", "kubeconfig_path": str(missing), "save_unreachable": "on"})
     assert saved.is_valid(), saved.errors
+
+
+def test_a_cluster_whose_kubeconfig_cannot_be_loaded_is_a_form_error_not_a_crash(tmp_path):
+    cluster = Cluster.objects.create(name="gone", kubeconfig_path=str(tmp_path / "gone.yaml"))
+    form = NamespacedResourceForm(data=namespaced_data(cluster=cluster.pk))
+    assert not form.is_valid()
+    assert form.non_field_errors() == [
+        f"AWSECRImagePullSecret team-a/pull was not written: the cluster's API server did not answer "
+        f"(kubeconfig file {tmp_path / 'gone.yaml'} does not exist (or is not a file): give its full path.). "
+        "Try again."
+    ]
+    assert not NamespacedPullSecret.objects.exists()

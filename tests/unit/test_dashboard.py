@@ -212,3 +212,26 @@ def test_the_resource_page_shows_each_namespace_and_a_banner_when_events_cannot_
     assert 'name="secret_name"' in page  # the rest of the page works
     status = admin_client.get(f"/admin/secrets_app/clusterpullsecret/{row.pk}/status/").content.decode()
     assert "badge-green" in status and "SecretsUpdated" in status
+
+
+def test_a_delete_the_cluster_does_not_take_is_said_and_the_row_stays(admin_client, tmp_path):
+    cluster = Cluster.objects.create(name="gone", kubeconfig_path=str(tmp_path / "gone.yaml"))
+    row = ClusterPullSecret.objects.create(
+        cluster=cluster,
+        name="shared",
+        uid="u1",
+        secret_name="ecr",
+        region="eu-west-1",
+        access_key_id="AKIA1",
+        namespaces=["a"],
+    )
+    url = f"/admin/secrets_app/clusterpullsecret/{row.pk}/delete/"
+    response = admin_client.post(url, {"post": "yes"}, follow=True)
+    assert (
+        "ClusterAWSECRImagePullSecret shared was not written: the cluster&#x27;s API server did not answer"
+        in (response.content.decode())
+    )
+    assert ClusterPullSecret.objects.filter(pk=row.pk).exists()
+    from django.contrib.admin.models import LogEntry
+
+    assert not LogEntry.objects.exists()  # no deletion logged for a delete that did not happen
