@@ -7,6 +7,7 @@ and the row follows from the result and the watch. Deletes go through the writer
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce
@@ -42,6 +43,13 @@ def secrets_by_namespace(row: PullSecretResource) -> list[tuple[str, ManagedSecr
     return listed + sorted(rows.items())  # Secrets of namespaces no longer listed, until removed
 
 
+class FailingFirstChangeList(ChangeList):
+    """Shows the list's real default order (failing first) in the column headers."""
+
+    def _get_default_ordering(self):
+        return self.model_admin.default_order
+
+
 class ResourceAdmin(admin.ModelAdmin):
     change_form_template = "admin/secrets_app/resource_change_form.html"
     list_filter = ("cluster", StatusFilter, "reason", "region", ExpiringSoonFilter)
@@ -54,6 +62,9 @@ class ResourceAdmin(admin.ModelAdmin):
     # -- list ----------------------------------------------------------------------------------
     def get_ordering(self, request: HttpRequest) -> tuple:
         return self.default_order
+
+    def get_changelist(self, request: HttpRequest, **kwargs):
+        return FailingFirstChangeList
 
     def get_queryset(self, request: HttpRequest):
         synced = (
@@ -107,10 +118,15 @@ class ResourceAdmin(admin.ModelAdmin):
         if obj is None or self.has_change_permission(request, obj):
             return super().get_fieldsets(request, obj)
         write_only = ("secret_access_key", "shown_generation")  # not shown to who cannot write
+        shown_as = {"namespaces": "namespace_list"}  # a list, not JSON
         return [
-            (title, {**opts, "fields": [f for f in opts["fields"] if f not in write_only]})
+            (title, {**opts, "fields": [shown_as.get(f, f) for f in opts["fields"] if f not in write_only]})
             for title, opts in super().get_fieldsets(request, obj)
         ]
+
+    @admin.display(description="namespaces")
+    def namespace_list(self, obj: PullSecretResource) -> str:
+        return ", ".join(targets(obj))
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict:
         initial = super().get_changeform_initial_data(request)

@@ -128,6 +128,8 @@ def test_an_unreachable_cluster_gets_a_banner_and_the_rest_still_works(admin_cli
 def test_list_filters_by_status_and_expiry_and_searches(admin_client):
     make_rows(6)
     url = "/admin/secrets_app/namespacedpullsecret/"
+    listing = admin_client.get(url).content.decode()
+    assert '<th scope="col" class="sortable column-status sorted ascending">' in listing  # failing first
     failing = admin_client.get(url, {"status": "failing"}).content.decode()
     assert "ns-1/pull-1" in failing and "ns-0/pull-0" not in failing
     NamespacedPullSecret.objects.filter(name="pull-0").update(expires_at=NOW + datetime.timedelta(minutes=30))
@@ -148,6 +150,17 @@ def test_a_viewer_sees_no_edit_control_and_a_forged_post_is_refused(client):
     assert 'name="secret_name"' not in page and "Refresh now" not in page and "deletelink" not in page
     listing = client.get("/admin/secrets_app/namespacedpullsecret/").content.decode()
     assert "addlink" not in listing and 'name="action"' not in listing
+    shared = ClusterPullSecret.objects.create(
+        cluster=row.cluster,
+        name="shared",
+        uid="u2",
+        secret_name="ecr",
+        region="eu-west-1",
+        access_key_id="AKIA1",
+        namespaces=["a", "b"],
+    )
+    page = client.get(f"/admin/secrets_app/clusterpullsecret/{shared.pk}/change/").content.decode()
+    assert '<div class="readonly">a, b</div>' in page
     change = client.post(f"/admin/secrets_app/namespacedpullsecret/{row.pk}/change/", {"secret_name": "x"})
     assert change.status_code == 403
     assert client.post(f"/admin/secrets_app/namespacedpullsecret/{row.pk}/refresh/").status_code == 403
