@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test test-unit lint format bench binaries cluster clean node-packages
+.PHONY: run test test-unit lint format bench binaries cluster clean node-packages chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ run: $(STAMP) binaries
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py runlocal
 
 ## test: lint, Django checks, then the whole suite against the real control plane (and a real node)
-test: $(STAMP) binaries node-packages lint
+test: $(STAMP) binaries node-packages chromium lint
 	DJANGO_SECRET_KEY=checks $(BIN)/python manage.py check --fail-level WARNING
 	DJANGO_SECRET_KEY=checks $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -34,7 +34,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## bench: benchmarks that print figures (apply-to-Ready time, ECR calls per identity)
+## bench: benchmarks that print figures (apply-to-Ready time, ECR calls per identity, dashboard render)
 bench: $(STAMP) binaries
 	$(BIN)/pytest -m bench -s -q $(PYTEST_ARGS)
 
@@ -42,6 +42,12 @@ bench: $(STAMP) binaries
 ## kubelet and kube-scheduler
 binaries: $(STAMP)
 	$(BIN)/python -m secrets_app.localdev.binaries
+
+## chromium: Debian's chromium for the browser tests (Playwright drives it; its own download cannot work here)
+chromium:
+	@command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else echo "chromium is missing: sudo apt-get install chromium" >&2; exit 1; fi; }
 
 ## cluster: only the local control plane and local ECR, until Ctrl-C
 cluster: $(STAMP) binaries

@@ -233,6 +233,23 @@ class Kube:
             raise
 
     @_translated
+    def list_events(self, namespace: str, uid: str, limit: int = 20) -> list[dict]:
+        """The Events about the object with `uid` (in `namespace`), newest first."""
+        found = self.core.list_namespaced_event(
+            namespace, field_selector=f"involvedObject.uid={uid}", _request_timeout=REQUEST_TIMEOUT
+        )
+        events = [connection.to_dict(e) for e in found.items]
+        events.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "", reverse=True)
+        return events[:limit]
+
+    # -- the cluster itself ------------------------------------------------------------------
+    @_translated
+    def server_version(self, timeout: float = 5) -> str:
+        """The API server's version, e.g. "v1.36.3"."""
+        info = client.VersionApi(self.api).get_code(_request_timeout=(timeout, timeout))
+        return info.git_version
+
+    @_translated
     def create_event(self, involved: dict, event_type: str, reason: str, message: str) -> None:
         meta = involved["metadata"]
         now = datetime.datetime.now(datetime.UTC)

@@ -8,6 +8,9 @@ import threading
 
 from kubernetes import client, config
 
+from .errors import ConfigError
+
+MSG_NO_FILE = "kubeconfig file {path} does not exist (or is not a file): give its full path."
 _lock = threading.Lock()
 _clients: dict[tuple, client.ApiClient] = {}
 
@@ -17,7 +20,15 @@ def api_client(kubeconfig_path: str = "", context: str = "", in_cluster: bool = 
     key = (kubeconfig_path, context, in_cluster)
     with _lock:
         if key not in _clients:
-            _clients[key] = _load(kubeconfig_path, context, in_cluster)
+            if kubeconfig_path and not in_cluster and not os.path.isfile(kubeconfig_path):
+                message = MSG_NO_FILE.format(path=kubeconfig_path)
+                raise ConfigError(0, "ConfigError", message)
+            try:
+                _clients[key] = _load(kubeconfig_path, context, in_cluster)
+            except (config.ConfigException, OSError, ValueError, TypeError, KeyError) as exc:
+                where = kubeconfig_path or "the default kubeconfig"
+                message = f"cannot load {where} (context {context or 'current'!r}): {exc}"
+                raise ConfigError(0, "ConfigError", message) from None
         return _clients[key]
 
 

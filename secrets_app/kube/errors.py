@@ -37,6 +37,12 @@ class Invalid(KubeError):
     temporary = False
 
 
+class ConfigError(KubeError):
+    """The kubeconfig (or the in-cluster service account) cannot be loaded: fix the Cluster row."""
+
+    temporary = False
+
+
 class Unavailable(KubeError):
     """Network errors and 5xx/429: the API server may answer later."""
 

@@ -15,11 +15,37 @@ from .credentials import decode_key
 # The same rule as the CRDs' CEL validation of spec.awsAccess.region.
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
 
+# Kubernetes object names: Secret names are DNS-1123 subdomains, namespaces DNS-1123 labels.
+DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+MSG_NOT_SUBDOMAIN = (
+    "{value!r} is not a valid Kubernetes name: use at most 253 lower-case letters, digits, '-' and '.', "
+    "starting and ending with a letter or digit (e.g. ecr-pull)."
+)
+MSG_NOT_LABEL = (
+    "{value!r} is not a valid namespace name: use at most 63 lower-case letters, digits and '-', "
+    "starting and ending with a letter or digit (e.g. team-a)."
+)
 MSG_AWS_ACCESS_MISSING = "spec.awsAccess is missing: set accessKeyId, secretAccessKey and region."
 MSG_FIELD_MISSING = "spec.awsAccess.{field} is empty: set it."
 MSG_REGION_INVALID = "spec.awsAccess.region {region!r} is not an AWS region name: use one such as eu-west-1."
 MSG_SECRET_NAME_MISSING = "spec.secretName is missing: set the name of the docker Secret to manage."
 MSG_NAMESPACES_MISSING = "spec.namespaces is empty: list at least one namespace."
+
+
+def name_problem(value: str) -> str:
+    """Why `value` cannot be a Kubernetes object name (a DNS-1123 subdomain); "" when it can."""
+    if len(value) <= 253 and DNS_SUBDOMAIN.match(value):
+        return ""
+    return MSG_NOT_SUBDOMAIN.format(value=value)
+
+
+def namespace_problem(value: str) -> str:
+    """Why `value` cannot be a namespace name (a DNS-1123 label); "" when it can."""
+    if len(value) <= 63 and DNS_LABEL.match(value):
+        return ""
+    return MSG_NOT_LABEL.format(value=value)
 
 
 class SpecError(ValueError):

@@ -86,10 +86,19 @@ def _spec(row: PullSecretResource, base: dict | None, secret_access_key: str) ->
     return spec
 
 
+def _connect(row: PullSecretResource, names: dict):
+    """The row's cluster API; a kubeconfig that cannot be loaded is a WriteUnavailable like a dead server."""
+    try:
+        return kube_for(row.cluster)
+    except KubeError as exc:
+        raise WriteUnavailable(MSG_UNAVAILABLE.format(**names, reason=exc.message)) from None
+
+
 def save_to_cluster(row: PullSecretResource, secret_access_key: str = "") -> PullSecretResource:
     """Create the object (row without uid) or update its spec; refresh the row from the result."""
-    kind, kube = mirror.kind_of(row), kube_for(row.cluster)
+    kind = mirror.kind_of(row)
     names = {"kind": kind.kind, "name": str(row)}
+    kube = _connect(row, names)
     namespace = getattr(row, "namespace", "")
     try:
         if not row.uid:
@@ -122,9 +131,10 @@ def save_to_cluster(row: PullSecretResource, secret_access_key: str = "") -> Pul
 
 def delete_from_cluster(row: PullSecretResource) -> None:
     """Delete the object if it is still the version the user saw; its Secrets go with it."""
-    kind, kube = mirror.kind_of(row), kube_for(row.cluster)
+    kind = mirror.kind_of(row)
     namespace = getattr(row, "namespace", "")
     names = {"kind": kind.kind, "name": str(row)}
+    kube = _connect(row, names)
     try:
         try:
             kube.delete_resource(kind, namespace, row.name, resource_version=row.resource_version)

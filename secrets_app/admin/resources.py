@@ -1,0 +1,257 @@
+"""The two custom resource kinds in the admin: list, page (status, Secrets, Events), edits, refresh.
+
+Edits never save the row: the form writes to the cluster through services.writer (see forms.py)
+and the row follows from the result and the watch. Deletes go through the writer too.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied
+from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, Value, When
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import path, reverse
+
+from ..choices import SecretState
+from ..models import ClusterPullSecret, ManagedSecret, NamespacedPullSecret, PullSecretResource
+from ..services import events, refresh, writer
+from . import columns
+from .filters import ExpiringSoonFilter, StatusFilter
+from .forms import ClusterResourceForm, NamespacedResourceForm
+
+MSG_REFRESH_STARTED = (
+    "Refresh started for access key {key} in {region}: a new token, and every Secret that uses it "
+    "rewritten within seconds."
+)
+MSG_REFRESH_LOG = "Refresh now requested."
+
+
+def targets(row: PullSecretResource) -> list[str]:
+    return list(row.namespaces) if isinstance(row, ClusterPullSecret) else [row.namespace]
+
+
+def secrets_by_namespace(row: PullSecretResource) -> list[tuple[str, ManagedSecret | None]]:
+    """Each namespace the resource manages a Secret in, with that Secret's row (None: not yet)."""
+    rows = {}
+    if row.uid:
+        for secret in ManagedSecret.objects.filter(cluster=row.cluster_id, owner_uid=row.uid):
+            rows[secret.namespace] = secret
+    listed = [(ns, rows.pop(ns, None)) for ns in targets(row)]
+    return listed + sorted(rows.items())  # Secrets of namespaces no longer listed, until removed
+
+
+class FailingFirstChangeList(ChangeList):
+    """Shows the list's real default order (failing first) in the column headers."""
+
+    def _get_default_ordering(self):
+        return self.model_admin.default_order
+
+
+class ResourceAdmin(admin.ModelAdmin):
+    change_form_template = "admin/secrets_app/resource_change_form.html"
+    list_filter = ("cluster", StatusFilter, "reason", "region", ExpiringSoonFilter)
+    search_fields = ("name", "secret_name", "access_key_id", "reason", "message")
+    actions = ["refresh_now"]
+    list_per_page = 50
+    default_order = ("health", "name")  # failing first (see get_queryset's `health`)
+    save_on_top = False
+
+    # -- list ----------------------------------------------------------------------------------
+    def get_ordering(self, request: HttpRequest) -> tuple:
+        return self.default_order
+
+    def get_changelist(self, request: HttpRequest, **kwargs):
+        return FailingFirstChangeList
+
+    def get_queryset(self, request: HttpRequest):
+        synced = (
+            ManagedSecret.objects.filter(
+                cluster=OuterRef("cluster"), owner_uid=OuterRef("uid"), state=SecretState.SYNCED
+            )
+            .order_by()
+            .values("owner_uid")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        annotated = self.model._default_manager.select_related("cluster").annotate(
+            secrets_synced=Coalesce(Subquery(synced, output_field=IntegerField()), Value(0)),
+            # failing first, then pending, then ready
+            health=Case(
+                When(ready=False, then=Value(0)), When(ready__isnull=True, then=Value(1)), default=Value(2)
+            ),
+        )
+        return annotated.order_by(*self.get_ordering(request))
+
+    @admin.display(description="secrets ok")
+    def secrets_ok(self, row: PullSecretResource) -> str:
+        return f"{row.secrets_synced}/{len(targets(row))}"
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        found = super().get_actions(request)
+        found.pop("delete_selected", None)  # one at a time, with the list of Secrets that go with it
+        return found
+
+    @admin.action(description="Refresh now (new token, Secrets rewritten)", permissions=["change"])
+    def refresh_now(self, request: HttpRequest, queryset) -> None:
+        rows = list(queryset)
+        started, refused = refresh.request_many(rows)
+        for identity in started:
+            message = MSG_REFRESH_STARTED.format(key=identity.access_key_id, region=identity.region)
+            self.message_user(request, message, messages.SUCCESS)
+        for exc in refused:
+            self.message_user(request, str(exc), messages.WARNING)
+        started_ids = {(i.access_key_id, i.region) for i in started}
+        for row in rows:
+            if (row.access_key_id, row.region) in started_ids:
+                self.log_change(request, row, MSG_REFRESH_LOG)
+
+    # -- the page ------------------------------------------------------------------------------
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> tuple:
+        if obj is None:
+            return ()
+        return ("cluster", "name", *(("namespace",) if isinstance(obj, NamespacedPullSecret) else ()))
+
+    def get_fieldsets(self, request: HttpRequest, obj=None) -> list:
+        if obj is None or self.has_change_permission(request, obj):
+            return super().get_fieldsets(request, obj)
+        write_only = ("secret_access_key", "shown_generation")  # not shown to who cannot write
+        shown_as = {"namespaces": "namespace_list"}  # a list, not JSON
+        return [
+            (title, {**opts, "fields": [shown_as.get(f, f) for f in opts["fields"] if f not in write_only]})
+            for title, opts in super().get_fieldsets(request, obj)
+        ]
+
+    @admin.display(description="namespaces")
+    def namespace_list(self, obj: PullSecretResource) -> str:
+        return ", ".join(targets(obj))
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict:
+        initial = super().get_changeform_initial_data(request)
+        from ..models import Cluster
+
+        clusters = list(Cluster.objects.values_list("pk", flat=True)[:2])
+        if len(clusters) == 1:
+            initial.setdefault("cluster", clusters[0])
+        return initial
+
+    def status_context(self, request: HttpRequest, obj: PullSecretResource) -> dict:
+        return {
+            "row": obj,
+            "secrets": secrets_by_namespace(obj),
+            "refresh_allowed_at": refresh.next_allowed(obj),
+            "status_url": reverse(self._url_name("status"), args=[obj.pk]),
+        }
+
+    def change_view(self, request, object_id, form_url="", extra_context=None) -> HttpResponse:
+        obj = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if obj is not None:
+            context.update(self.status_context(request, obj))
+            context["events"] = events.recent(obj)
+            context["refresh_url"] = reverse(self._url_name("refresh"), args=[obj.pk])
+        return super().change_view(request, object_id, form_url, context)
+
+    def get_urls(self) -> list:
+        view = self.admin_site.admin_view
+        own = [
+            path("<path:object_id>/status/", view(self.status_view), name=self._name("status")),
+            path("<path:object_id>/refresh/", view(self.refresh_view), name=self._name("refresh")),
+        ]
+        return own + super().get_urls()
+
+    def _name(self, what: str) -> str:
+        return f"{self.opts.app_label}_{self.opts.model_name}_{what}"
+
+    def _url_name(self, what: str) -> str:
+        return f"{self.admin_site.name}:{self._name(what)}"
+
+    def status_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The status part of the page alone: the page polls it to show the controller's progress."""
+        obj = self.get_object(request, object_id)
+        if not self.has_view_permission(request, obj):
+            raise PermissionDenied
+        if obj is None:
+            return HttpResponse(
+                '<p class="errornote">This resource no longer exists in the cluster.</p>', status=404
+            )
+        return render(request, "admin/secrets_app/resource_status.html", self.status_context(request, obj))
+
+    def refresh_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        obj = self.get_object(request, object_id)
+        if request.method != "POST" or not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        try:
+            identity = refresh.request(obj)
+        except refresh.RefreshRefused as exc:
+            self.message_user(request, str(exc), messages.WARNING)
+        else:
+            message = MSG_REFRESH_STARTED.format(key=identity.access_key_id, region=identity.region)
+            self.message_user(request, message, messages.SUCCESS)
+            self.log_change(request, obj, MSG_REFRESH_LOG)
+        return HttpResponseRedirect(reverse(self._url_name("change"), args=[obj.pk]))
+
+    # -- writes: through services.writer only ---------------------------------------------------
+    def save_form(self, request: HttpRequest, form, change: bool):
+        return form.written  # the form wrote it to the cluster while validating
+
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        """Nothing to save: the row is the writer's result and follows the cluster from now on."""
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        """No related objects to save."""
+
+    def response_post_save_add(self, request: HttpRequest, obj) -> HttpResponse:
+        return HttpResponseRedirect(reverse(self._url_name("change"), args=[obj.pk]))
+
+    def response_post_save_change(self, request: HttpRequest, obj) -> HttpResponse:
+        return HttpResponseRedirect(reverse(self._url_name("change"), args=[obj.pk]))
+
+    def get_deleted_objects(self, objs, request: HttpRequest):
+        listed, count = [], {}
+        for obj in objs:
+            secrets = [
+                f"Secret {ns}/{obj.secret_name}" + (f" ({secret.get_state_display()})" if secret else "")
+                for ns, secret in secrets_by_namespace(obj)
+            ]
+            listed += [f"{self.opts.verbose_name}: {obj} (cluster {obj.cluster})", secrets]
+            count[self.opts.verbose_name] = count.get(self.opts.verbose_name, 0) + 1
+            count["Secrets"] = count.get("Secrets", 0) + len(secrets)
+        return listed, count, set(), []
+
+    def delete_model(self, request: HttpRequest, obj) -> None:
+        writer.delete_from_cluster(obj)
+
+    def delete_view(self, request, object_id, extra_context=None) -> HttpResponse:
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except writer.WriteError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(reverse(self._url_name("change"), args=[object_id]))
+
+
+COLUMNS = ("secrets_ok", columns.expires, columns.next_refresh, columns.last_refresh, "cluster")
+
+
+ACCESS = ("AWS access", {"fields": ("access_key_id", "secret_access_key", "region", "shown_generation")})
+
+
+@admin.register(NamespacedPullSecret)
+class NamespacedPullSecretAdmin(ResourceAdmin):
+    form = NamespacedResourceForm
+    fieldsets = ((None, {"fields": ("cluster", "namespace", "name", "secret_name")}), ACCESS)
+    list_display = ("__str__", columns.status, *COLUMNS)
+    search_fields = ("namespace", *ResourceAdmin.search_fields)
+    default_order = ("health", "namespace", "name")
+
+
+@admin.register(ClusterPullSecret)
+class ClusterPullSecretAdmin(ResourceAdmin):
+    form = ClusterResourceForm
+    fieldsets = ((None, {"fields": ("cluster", "name", "secret_name", "namespaces")}), ACCESS)
+    list_display = ("name", columns.status, *COLUMNS)
+    search_fields = ("namespaces", *ResourceAdmin.search_fields)

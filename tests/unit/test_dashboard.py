@@ -1,0 +1,250 @@
+"""The dashboard and list pages: constant query counts, what they show, and roles."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.cache import cache
+
+from secrets_app import roles
+from secrets_app.choices import ResourceKind, SecretState
+from secrets_app.models import Cluster, ClusterPullSecret, ManagedSecret, NamespacedPullSecret
+from secrets_app.services import connectivity
+
+pytestmark = pytest.mark.django_db
+NOW = datetime.datetime.now(datetime.UTC)
+
+
+@pytest.fixture(autouse=True)
+def clusters_reachable(monkeypatch):
+    """The connection test is our own service; here every cluster answers as v1.36.3."""
+    cache.clear()
+    monkeypatch.setattr(connectivity, "test", lambda *args: connectivity.Connection(version="v1.36.3"))
+
+
+def make_rows(n: int, cluster: Cluster | None = None) -> None:
+    cluster = cluster or Cluster.default()
+    rows, secrets = [], []
+    for i in range(n):
+        ready = (True, False, None)[i % 3]
+        rows.append(
+            NamespacedPullSecret(
+                cluster=cluster,
+                namespace=f"ns-{i}",
+                name=f"pull-{i}",
+                uid=f"{cluster.name}-uid-{i}",
+                secret_name="ecr",
+                access_key_id="AKIA1",
+                region="eu-west-1",
+                ready=ready,
+                reason={True: "SecretsUpdated", False: "GetAWSAuthTokenFailed", None: ""}[ready],
+                message="token refused" if ready is False else "",
+                expires_at=NOW + datetime.timedelta(hours=12, minutes=i),
+                next_refresh=NOW + datetime.timedelta(hours=6, minutes=i),
+                transition_time=NOW - datetime.timedelta(minutes=i),
+            )
+        )
+        secrets.append(
+            ManagedSecret(
+                cluster=cluster,
+                namespace=f"ns-{i}",
+                name="ecr",
+                owner_kind=ResourceKind.NAMESPACED,
+                owner_namespace=f"ns-{i}",
+                owner_name=f"pull-{i}",
+                owner_uid=f"{cluster.name}-uid-{i}",
+                state=SecretState.SYNCED if ready else SecretState.FAILED,
+            )
+        )
+    NamespacedPullSecret.objects.bulk_create(rows)
+    ManagedSecret.objects.bulk_create(secrets)
+
+
+@pytest.fixture
+def admin_client(client):
+    client.force_login(User.objects.create_superuser("boss", password="x"))
+    return client
+
+
+def count_queries(django_assert_max_num_queries, client, url: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/",
+        "/admin/secrets_app/namespacedpullsecret/",
+        "/admin/secrets_app/clusterpullsecret/",
+        "/admin/secrets_app/managedsecret/",
+    ],
+)
+def test_page_costs_the_same_number_of_queries_with_many_rows(admin_client, django_assert_num_queries, url):
+    make_rows(9)
+    few = count_queries(None, admin_client, url)
+    make_rows(300, Cluster.objects.create(name="second"))
+    with django_assert_num_queries(few):
+        admin_client.get(url)
+
+
+def test_dashboard_shows_per_cluster_counts_and_the_problems_longest_failing_first(admin_client):
+    make_rows(6)
+    html = admin_client.get("/admin/").content.decode()
+    assert "<title>Dashboard | ecrcontrol</title>" in html and "Django administration" not in html
+    assert 'data-count="ready">2<' in html and 'data-count="failing">2<' in html
+    assert 'data-count="pending">2<' in html and 'data-count="synced">2<' in html
+    assert 'data-count="failed">4<' in html
+    assert html.index("ns-4/pull-4") < html.index("ns-1/pull-1")  # failing 4 min before 1 min
+    assert "GetAWSAuthTokenFailed" in html and "token refused" in html
+    assert 'title="' in html and "ago</time>" in html  # relative time, absolute on hover
+
+
+def test_the_problem_list_is_paginated(admin_client):
+    make_rows(90)  # 30 failing
+    first = admin_client.get("/admin/").content.decode()
+    second = admin_client.get("/admin/?page=2").content.decode()
+    assert "page 1 of 2" in first and "page 2 of 2" in second
+    assert first.count('<td class="message">') == 25 and second.count('<td class="message">') == 5
+
+
+def test_an_unreachable_cluster_gets_a_banner_and_the_rest_still_works(admin_client, monkeypatch):
+    monkeypatch.setattr(
+        connectivity, "test", lambda *args: connectivity.Connection(error="API server unreachable: refused")
+    )
+    make_rows(3)
+    html = admin_client.get("/admin/").content.decode()
+    assert "Cluster local is unreachable:</strong> API server unreachable: refused" in html
+    assert 'data-count="ready">1<' in html
+
+
+def test_list_filters_by_status_and_expiry_and_searches(admin_client):
+    make_rows(6)
+    url = "/admin/secrets_app/namespacedpullsecret/"
+    listing = admin_client.get(url).content.decode()
+    assert '<th scope="col" class="sortable column-status sorted ascending">' in listing  # failing first
+    failing = admin_client.get(url, {"status": "failing"}).content.decode()
+    assert "ns-1/pull-1" in failing and "ns-0/pull-0" not in failing
+    NamespacedPullSecret.objects.filter(name="pull-0").update(expires_at=NOW + datetime.timedelta(minutes=30))
+    soon = admin_client.get(url, {"expiring": "1h"}).content.decode()
+    assert "ns-0/pull-0" in soon and "ns-1/pull-1" not in soon
+    found = admin_client.get(url, {"q": "pull-5"}).content.decode()
+    assert "ns-5/pull-5" in found and "ns-4/pull-4" not in found
+    assert "badge-green" in failing or "badge-red" in failing
+
+
+def test_a_viewer_sees_no_edit_control_and_a_forged_post_is_refused(client):
+    make_rows(1)
+    viewer = User.objects.create_user("eve", password="x", is_staff=True)
+    viewer.groups.add(Group.objects.get(name=roles.VIEWERS))
+    client.force_login(viewer)
+    row = NamespacedPullSecret.objects.get()
+    page = client.get(f"/admin/secrets_app/namespacedpullsecret/{row.pk}/change/").content.decode()
+    assert 'name="secret_name"' not in page and "Refresh now" not in page and "deletelink" not in page
+    listing = client.get("/admin/secrets_app/namespacedpullsecret/").content.decode()
+    assert "addlink" not in listing and 'name="action"' not in listing
+    shared = ClusterPullSecret.objects.create(
+        cluster=row.cluster,
+        name="shared",
+        uid="u2",
+        secret_name="ecr",
+        region="eu-west-1",
+        access_key_id="AKIA1",
+        namespaces=["a", "b"],
+    )
+    page = client.get(f"/admin/secrets_app/clusterpullsecret/{shared.pk}/change/").content.decode()
+    assert '<div class="readonly">a, b</div>' in page
+    change = client.post(f"/admin/secrets_app/namespacedpullsecret/{row.pk}/change/", {"secret_name": "x"})
+    assert change.status_code == 403
+    assert client.post(f"/admin/secrets_app/namespacedpullsecret/{row.pk}/refresh/").status_code == 403
+    delete = client.post(f"/admin/secrets_app/namespacedpullsecret/{row.pk}/delete/", {"post": "yes"})
+    assert delete.status_code == 403
+    assert client.post("/admin/secrets_app/cluster/add/", {"name": "x"}).status_code == 403
+    assert NamespacedPullSecret.objects.get().secret_name == "ecr"
+
+
+def test_an_operator_sees_the_edit_controls(client):
+    make_rows(1)
+    operator = User.objects.create_user("op", password="x", is_staff=True)
+    operator.groups.add(Group.objects.get(name=roles.OPERATORS))
+    client.force_login(operator)
+    row = NamespacedPullSecret.objects.get()
+    page = client.get(f"/admin/secrets_app/namespacedpullsecret/{row.pk}/change/").content.decode()
+    assert 'name="secret_name"' in page and "Refresh now" in page and "deletelink" in page
+    assert 'type="password"' in page
+
+
+def test_the_delete_confirmation_lists_the_secrets_that_go_with_the_resource(admin_client):
+    row = ClusterPullSecret.objects.create(
+        cluster=Cluster.default(),
+        name="shared",
+        uid="u1",
+        secret_name="ecr",
+        region="eu-west-1",
+        access_key_id="AKIA1",
+        namespaces=["a", "b"],
+    )
+    ManagedSecret.objects.create(
+        cluster=row.cluster,
+        namespace="a",
+        name="ecr",
+        owner_kind=ResourceKind.CLUSTER,
+        owner_name="shared",
+        owner_uid="u1",
+        state=SecretState.SYNCED,
+    )
+    page = admin_client.get(f"/admin/secrets_app/clusterpullsecret/{row.pk}/delete/").content.decode()
+    assert "Secret a/ecr (Synced)" in page and "Secret b/ecr" in page
+
+
+def test_the_resource_page_shows_each_namespace_and_a_banner_when_events_cannot_be_read(
+    admin_client, tmp_path
+):
+    cluster = Cluster.objects.create(name="gone", kubeconfig_path=str(tmp_path / "gone.yaml"))
+    row = ClusterPullSecret.objects.create(
+        cluster=cluster,
+        name="shared",
+        uid="u1",
+        secret_name="ecr",
+        region="eu-west-1",
+        access_key_id="AKIA1",
+        namespaces=["a", "b"],
+        ready=True,
+        reason="SecretsUpdated",
+    )
+    page = admin_client.get(f"/admin/secrets_app/clusterpullsecret/{row.pk}/change/").content.decode()
+    assert '<tr data-namespace="a">' in page and '<tr data-namespace="b">' in page
+    assert f"Events of shared could not be read from cluster gone: kubeconfig file {tmp_path}" in page
+    assert 'name="secret_name"' in page  # the rest of the page works
+    status = admin_client.get(f"/admin/secrets_app/clusterpullsecret/{row.pk}/status/").content.decode()
+    assert "badge-green" in status and "SecretsUpdated" in status
+
+
+def test_a_delete_the_cluster_does_not_take_is_said_and_the_row_stays(admin_client, tmp_path):
+    cluster = Cluster.objects.create(name="gone", kubeconfig_path=str(tmp_path / "gone.yaml"))
+    row = ClusterPullSecret.objects.create(
+        cluster=cluster,
+        name="shared",
+        uid="u1",
+        secret_name="ecr",
+        region="eu-west-1",
+        access_key_id="AKIA1",
+        namespaces=["a"],
+    )
+    url = f"/admin/secrets_app/clusterpullsecret/{row.pk}/delete/"
+    response = admin_client.post(url, {"post": "yes"}, follow=True)
+    assert (
+        "ClusterAWSECRImagePullSecret shared was not written: the cluster&#x27;s API server did not answer"
+        in (response.content.decode())
+    )
+    assert ClusterPullSecret.objects.filter(pk=row.pk).exists()
+    from django.contrib.admin.models import LogEntry
+
+    assert not LogEntry.objects.exists()  # no deletion logged for a delete that did not happen
