@@ -164,7 +164,9 @@ def test_the_first_admin_logs_in_with_the_generated_password(release: Release):
     ).stdout
     password = base64.b64decode(encoded).decode()
     status, body = admin_login(release, password)
-    assert status == 200 and "Site administration" in body, body[:2000]
+    # Logged in: the dashboard (the admin's home) with a logout form, not the login page again.
+    assert status == 200 and "<title>Dashboard | ecrcontrol</title>" in body, body[:2000]
+    assert 'action="/admin/logout/"' in body, body[:2000]
     status, body = admin_login(release, password + "-wrong")
     assert status == 200 and "Please enter the correct username and password" in body
 
