@@ -340,3 +340,25 @@ def test_schema_and_docs_are_served_with_local_assets(client):
     docs = client.get("/api/docs/").content.decode()
     assert "swagger-ui-dist/swagger-ui-bundle.js" in docs
     assert "cdn" not in docs.lower() and "https://" not in docs
+
+
+@pytest.mark.parametrize(
+    "url", [URL, "/api/v1/clusterawsecrimagepullsecrets/", "/api/v1/secrets/", "/api/v1/summary/"]
+)
+def test_a_list_costs_the_same_number_of_queries_with_many_rows(
+    viewer_client, django_assert_num_queries, url
+):
+    from .test_dashboard import make_rows
+
+    make_rows(9)
+    ClusterPullSecret.objects.create(
+        cluster=Cluster.default(), name="c", uid="u", secret_name="s", region="eu-west-1", namespaces=["a"]
+    )
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as few:
+        assert viewer_client.get(url, {"pageSize": 1000} if "summary" not in url else {}).status_code == 200
+    make_rows(300, Cluster.objects.create(name="second"))
+    with django_assert_num_queries(len(few)):
+        viewer_client.get(url, {"pageSize": 1000} if "summary" not in url else {})
