@@ -362,3 +362,10 @@ def test_a_list_costs_the_same_number_of_queries_with_many_rows(
     make_rows(300, Cluster.objects.create(name="second"))
     with django_assert_num_queries(len(few)):
         viewer_client.get(url, {"pageSize": 1000} if "summary" not in url else {})
+
+
+def test_the_generated_schema_is_valid_openapi_without_warnings(tmp_path):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+    assert "/api/v1/summary/" in (tmp_path / "schema.yaml").read_text()
