@@ -18,6 +18,7 @@ class Api(requests.Session):
 
     def __init__(self, base_url: str, ca_file: str, token: str | None = None) -> None:
         super().__init__()
+        self.trust_env = False  # REQUESTS_CA_BUNDLE would replace `verify`, and proxies are not for loopback
         self.base_url, self.verify = base_url, ca_file
         if token:
             self.headers["Authorization"] = f"Token {token}"
