@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime
 
+from django.db import IntegrityError, transaction
+
 from ..kube.kinds import CLUSTER, NAMESPACED, Kind
 from ..models import Cluster, ClusterPullSecret, ManagedSecret, NamespacedPullSecret, PullSecretResource
 from .credentials import decode_key
@@ -62,7 +64,12 @@ def upsert(cluster: Cluster, kind: Kind, body: dict) -> tuple[PullSecretResource
         forget(cluster, kind, key.get("namespace", ""), meta["name"])
     if rows.update(**fields):
         return rows.get(), False
-    return model.objects.create(**key, **fields), True
+    try:
+        with transaction.atomic():
+            return model.objects.create(**key, **fields), True
+    except IntegrityError:  # created a moment ago by another process (the watch, or a writer's result)
+        rows.update(**fields)
+        return rows.get(), False
 
 
 def forget(cluster: Cluster, kind: Kind, namespace: str, name: str) -> None:

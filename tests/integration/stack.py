@@ -58,7 +58,7 @@ def web(
                 yield server
         finally:
             log = server.log_path.read_text(errors="replace")
-            kept = BASE_DIR / "var" / "test" / f"{request.module.__name__.split('.')[-2]}-web.log"
+            kept = BASE_DIR / "var" / "test" / f"{'-'.join(request.module.__name__.split('.')[-2:])}-web.log"
             kept.write_text(log)  # kept for a look afterwards
         assert CANARY_SECRET not in log, "the secret key reached the web role's log"
 
