@@ -7,11 +7,29 @@ in both directions on every database.
 from __future__ import annotations
 
 import django_filters
+import django_filters.fields
+from django import forms
 from django.db.models import F
 
 from ..choices import ResourceKind, SecretState
-from ..models import Cluster, ClusterPullSecret, ManagedSecret, NamespacedPullSecret
+from ..models import ClusterPullSecret, ManagedSecret, NamespacedPullSecret
 from ..services.summary import RESOURCE_STATES
+
+MSG_EMPTY_TIME = "give a date and time, e.g. 2026-12-01T06:00:00Z, or leave the parameter out."
+
+
+class PresentIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 time that, when the parameter is given, may not be empty."""
+
+    def clean(self, value):
+        if value == "":
+            raise forms.ValidationError(MSG_EMPTY_TIME, code="required")
+        return super().clean(value)
+
+
+class TimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = PresentIsoDateTimeField
+
 
 STATUS_HELP = "ready, failing (Ready is false) or pending (not reconciled yet)."
 
@@ -43,9 +61,7 @@ RESOURCE_ORDERING = {
 
 
 class ResourceFilter(django_filters.FilterSet):
-    cluster = django_filters.ModelChoiceFilter(
-        field_name="cluster", to_field_name="name", queryset=Cluster.objects.all(), help_text="Cluster name."
-    )
+    cluster = django_filters.CharFilter(field_name="cluster__name", help_text="Cluster name.")
     name = django_filters.CharFilter(help_text="The resource's name, exactly.")
     status = django_filters.ChoiceFilter(
         choices=[(state, state) for state in RESOURCE_STATES], method="by_status", help_text=STATUS_HELP
@@ -54,7 +70,7 @@ class ResourceFilter(django_filters.FilterSet):
     region = django_filters.CharFilter(help_text="AWS region, e.g. eu-west-1.")
     secretName = django_filters.CharFilter(field_name="secret_name", help_text="The managed Secret's name.")
     accessKeyId = django_filters.CharFilter(field_name="access_key_id", help_text="The AWS access key ID.")
-    expiresBefore = django_filters.IsoDateTimeFilter(
+    expiresBefore = TimeFilter(
         field_name="expires_at",
         lookup_expr="lt",
         help_text="Only tokens that expire before this time (ISO 8601, e.g. 2026-12-01T06:00:00Z).",
@@ -96,15 +112,13 @@ class ClusterPullSecretFilter(ResourceFilter):
 
 
 class ManagedSecretFilter(django_filters.FilterSet):
-    cluster = django_filters.ModelChoiceFilter(
-        field_name="cluster", to_field_name="name", queryset=Cluster.objects.all(), help_text="Cluster name."
-    )
+    cluster = django_filters.CharFilter(field_name="cluster__name", help_text="Cluster name.")
     namespace = django_filters.CharFilter()
     name = django_filters.CharFilter(help_text="The Secret's name.")
     state = django_filters.ChoiceFilter(choices=SecretState.choices)
     ownerKind = django_filters.ChoiceFilter(field_name="owner_kind", choices=ResourceKind.choices)
     ownerName = django_filters.CharFilter(field_name="owner_name")
-    expiresBefore = django_filters.IsoDateTimeFilter(field_name="expires_at", lookup_expr="lt")
+    expiresBefore = TimeFilter(field_name="expires_at", lookup_expr="lt")
     ordering = StableOrderingFilter(
         fields={
             "cluster__name": "cluster",

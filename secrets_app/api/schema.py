@@ -170,8 +170,8 @@ def resource_views(kind: str):
             ),
             "update": extend_schema(
                 summary=f"Replace a {kind}'s spec",
-                description="The whole spec; metadata may be left out (it cannot change). "
-                "secretAccessKey may be left out unless accessKeyId changes.",
+                description="The whole object, as read with GET: metadata (which cannot change) and "
+                "the whole spec. secretAccessKey may be left out unless accessKeyId changes.",
                 parameters=[*ALWAYS, ETAG, IF_MATCH],
                 responses={200: serializer, **write},
             ),

@@ -31,9 +31,9 @@ MSG_UNKNOWN_CLUSTER = "no cluster named {value!r}: use one of GET /api/v1/cluste
 
 
 class StrictSerializer(serializers.Serializer):
-    """A serializer that rejects keys it does not know (a typo is an error, not silently ignored).
-
-    Read-only fields are known: a representation read with GET may be sent back as it is."""
+    # Rejects keys it does not know (a typo is an error, not silently ignored). Read-only fields are
+    # known: a representation read with GET may be sent back as it is. (No docstring: the schema
+    # would show it as every subclass's description.)
 
     def to_internal_value(self, data):
         unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
@@ -61,6 +61,12 @@ class StringField(serializers.CharField):
     default_error_messages = {"not_a_string": MSG_NOT_A_STRING}
 
 
+def _schema(field_class: type, **schema) -> type:
+    """A subclass of `field_class` that the OpenAPI schema describes as `schema` (a pattern, an enum):
+    clients and schemathesis see the rule that validation applies."""
+    return extend_schema_field({"type": "string", **schema})(type(field_class.__name__, (field_class,), {}))
+
+
 class ConstantField(StringField):
     """apiVersion and kind: always this value; accepted on input when equal, so a manifest can be sent."""
 
@@ -76,6 +82,10 @@ class ConstantField(StringField):
         if data != self.value:
             raise serializers.ValidationError(MSG_CONSTANT.format(value=self.value))
         return data
+
+
+NameField = _schema(StringField, pattern=specs.DNS_SUBDOMAIN.pattern, maxLength=253)
+NamespaceField = _schema(StringField, pattern=specs.DNS_LABEL.pattern, maxLength=63)
 
 
 def _name(value: str) -> str:
@@ -109,14 +119,14 @@ class ClusterNameField(serializers.SlugRelatedField):
 
 # -- metadata ------------------------------------------------------------------------------------
 class ClusterMetadataSerializer(StrictSerializer):
+    """The object's identity: its cluster and name (set on create, never changed) and its version."""
+
     cluster = ClusterNameField(
         required=False,
         help_text="The name of the ecrcontrol Cluster the resource lives in. On create it may be left "
         "out when ecrcontrol manages a single cluster. Cannot be changed.",
     )
-    name = StringField(
-        max_length=253, help_text="The object's name (a DNS-1123 subdomain). Cannot be changed."
-    )
+    name = NameField(max_length=253, help_text="The object's name (a DNS-1123 subdomain). Cannot be changed.")
     uid = serializers.CharField(read_only=True, help_text="The object's uid in its cluster.")
     generation = serializers.IntegerField(read_only=True, help_text="Increases with every change of spec.")
     resourceVersion = serializers.CharField(
@@ -128,7 +138,10 @@ class ClusterMetadataSerializer(StrictSerializer):
 
 
 class NamespacedMetadataSerializer(ClusterMetadataSerializer):
-    namespace = StringField(
+    """The object's identity: its cluster, namespace and name (set on create, never changed) and its
+    version."""
+
+    namespace = NamespaceField(
         max_length=63, help_text="The object's namespace, where its Secret is managed. Cannot be changed."
     )
 
@@ -138,6 +151,8 @@ class NamespacedMetadataSerializer(ClusterMetadataSerializer):
 
 # -- spec ----------------------------------------------------------------------------------------
 class AwsAccessSerializer(StrictSerializer):
+    """The AWS identity whose ECR token goes into the Secret."""
+
     accessKeyId = StringField(source="access_key_id", max_length=128, help_text="The AWS access key ID.")
     secretAccessKey = StringField(
         source="secret_access_key",
@@ -148,7 +163,9 @@ class AwsAccessSerializer(StrictSerializer):
         help_text="Write-only: sent to the cluster object, never stored by ecrcontrol nor returned. "
         "Required on create and whenever accessKeyId changes; left out, the current key is kept.",
     )
-    region = StringField(max_length=32, help_text="The registry's AWS region, e.g. eu-west-1.")
+    region = _schema(StringField, pattern=specs.REGION_PATTERN.pattern, maxLength=32)(
+        max_length=32, help_text="The registry's AWS region, e.g. eu-west-1."
+    )
 
     def validate_region(self, value: str) -> str:
         if not specs.REGION_PATTERN.match(value):
@@ -159,8 +176,10 @@ class AwsAccessSerializer(StrictSerializer):
 
 
 class NamespacedSpecSerializer(StrictSerializer):
+    """What the resource asks for, as in the CRD: the Secret's name and the AWS identity."""
+
     awsAccess = AwsAccessSerializer(source="*", help_text="The AWS identity that reads from ECR.")
-    secretName = StringField(
+    secretName = NameField(
         source="secret_name",
         max_length=253,
         help_text="The name of the kubernetes.io/dockerconfigjson Secret to manage (immutable once created).",
@@ -171,8 +190,11 @@ class NamespacedSpecSerializer(StrictSerializer):
 
 
 class ClusterSpecSerializer(NamespacedSpecSerializer):
+    """What the resource asks for, as in the CRD: the Secret's name, the namespaces to put it in,
+    and the AWS identity."""
+
     namespaces = serializers.ListField(
-        child=StringField(max_length=63),
+        child=NamespaceField(max_length=63),
         min_length=1,
         max_length=1000,
         help_text="The namespaces to manage the Secret in (at least one; repeats are dropped).",
@@ -259,14 +281,6 @@ class ResourceSerializer(StrictSerializer):
     class Meta:
         list_serializer_class = ResourceListSerializer
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        if self.instance is not None and not isinstance(self.instance, list | tuple | models.QuerySet):
-            # On update the metadata is optional and only checked to be unchanged.
-            self.fields["metadata"].required = False
-            for field in self.fields["metadata"].fields.values():
-                field.required = False
-
     def validate(self, attrs: dict) -> dict:
         attrs.pop("apiVersion", None)
         attrs.pop("kind", None)
@@ -319,8 +333,8 @@ class NamespacedPullSecretSerializer(ResourceSerializer):
     """An AWSECRImagePullSecret: one Secret in its own namespace."""
 
     model = NamespacedPullSecret
-    apiVersion = ConstantField(NAMESPACED.api_version)
-    kind = ConstantField(NAMESPACED.kind)
+    apiVersion = _schema(ConstantField, enum=[NAMESPACED.api_version])(NAMESPACED.api_version)
+    kind = _schema(ConstantField, enum=[NAMESPACED.kind])(NAMESPACED.kind)
     metadata = NamespacedMetadataSerializer(source="*")
     spec = NamespacedSpecSerializer(source="*")
 
@@ -332,8 +346,8 @@ class ClusterPullSecretSerializer(ResourceSerializer):
     """A ClusterAWSECRImagePullSecret: the same Secret in each listed namespace."""
 
     model = ClusterPullSecret
-    apiVersion = ConstantField(CLUSTER.api_version)
-    kind = ConstantField(CLUSTER.kind)
+    apiVersion = _schema(ConstantField, enum=[CLUSTER.api_version])(CLUSTER.api_version)
+    kind = _schema(ConstantField, enum=[CLUSTER.kind])(CLUSTER.kind)
     metadata = ClusterMetadataSerializer(source="*")
     spec = ClusterSpecSerializer(source="*")
 

@@ -1,6 +1,6 @@
 """REST API routes, under /api/ (see ecrcontrol/urls.py): /api/v1/..., the schema and its docs."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
@@ -20,4 +20,5 @@ urlpatterns = [
     path("v1/summary/", views.SummaryView.as_view(), name="summary"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    re_path(r"^.*$", views.NotFoundView.as_view()),
 ]

@@ -8,6 +8,7 @@ from django.db.models import Case, Value, When
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -27,10 +28,47 @@ MSG_REFRESH_LOG = "Refresh now requested (REST API)."
 MSG_WRITTEN_LOG = "{what} through the REST API."
 
 
+MSG_PAGE_SIZE = "must be a whole number from 1 to {max}."
+
+
 class Pages(PageNumberPagination):
+    """`page` and `pageSize`; a pageSize that is not a number from 1 to 1,000 is a 400, not ignored."""
+
     page_size = 100
     page_size_query_param = "pageSize"
     max_page_size = 1000
+
+    def get_page_size(self, request: Request) -> int:
+        value = request.query_params.get(self.page_size_query_param)
+        if value is None:
+            return self.page_size
+        if not value.isdecimal() or not 1 <= int(value) <= self.max_page_size:
+            raise ValidationError(
+                {self.page_size_query_param: [MSG_PAGE_SIZE.format(max=self.max_page_size)]}
+            )
+        return int(value)
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size, default=self.page_size)
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"].update(minimum=1)
+        return parameters
+
+
+class NotFoundView(APIView):
+    """Any other path under /api/ (a malformed id included): a JSON 404, not the site's HTML page."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    renderer_classes = [JSONRenderer]
+    schema = None
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        raise NotFound("no such API path: see /api/schema/ for the paths there are.")
 
 
 class ApiMixin:

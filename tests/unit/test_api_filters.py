@@ -45,6 +45,7 @@ def test_filters_by_status_reason_namespace_name_and_secret_name(api):
 def test_filters_by_cluster_and_expiry(api):
     make_rows(2, Cluster.objects.create(name="second"))
     assert len(names(api, cluster="second")) == 2
+    assert names(api, cluster="nowhere") == []  # like any filter that matches nothing
     cutoff = (NOW + datetime.timedelta(hours=12, minutes=2, seconds=30)).isoformat()
     assert names(api, cluster="local", expiresBefore=cutoff) == ["pull-0", "pull-1", "pull-2"]
 
@@ -91,10 +92,13 @@ def test_pages_follow_the_order_without_overlap(api):
             "Select a valid choice. broken is not one of the available choices.",
         ),
         (
-            {"cluster": "nowhere"},
-            "cluster",
-            "Select a valid choice. That choice is not one of the available choices.",
+            {"expiresBefore": ""},
+            "expiresBefore",
+            "give a date and time, e.g. 2026-12-01T06:00:00Z, or leave the parameter out.",
         ),
+        ({"pageSize": "0"}, "pageSize", "must be a whole number from 1 to 1000."),
+        ({"pageSize": "1001"}, "pageSize", "must be a whole number from 1 to 1000."),
+        ({"pageSize": "null"}, "pageSize", "must be a whole number from 1 to 1000."),
         ({"expiresBefore": "tomorrow"}, "expiresBefore", "Enter a valid date/time."),
         (
             {"ordering": "secretAccessKey"},

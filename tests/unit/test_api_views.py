@@ -369,3 +369,18 @@ def test_the_generated_schema_is_valid_openapi_without_warnings(tmp_path):
 
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
     assert "/api/v1/summary/" in (tmp_path / "schema.yaml").read_text()
+
+
+def test_any_other_api_path_is_a_json_404(viewer_client):
+    for path in ("/api/v1/awsecrimagepullsecrets/1.5e-3/", "/api/v1/nothing/", "/api/v2/"):
+        response = viewer_client.get(path)
+        assert response.status_code == 404 and response["Content-Type"] == "application/json"
+        assert response.json() == {"detail": "no such API path: see /api/schema/ for the paths there are."}
+
+
+def test_put_needs_the_whole_object_and_patch_only_what_changes(operator_client, writes):
+    row = namespaced_row()
+    spec = {"awsAccess": {"accessKeyId": "AKIAEXAMPLE", "region": "eu-west-1"}, "secretName": "ecr-pull"}
+    response = operator_client.put(f"{URL}{row.pk}/", {"spec": spec}, format="json")
+    assert response.status_code == 400 and response.json() == {"metadata": ["This field is required."]}
+    assert operator_client.patch(f"{URL}{row.pk}/", {"spec": spec}, format="json").status_code == 200
