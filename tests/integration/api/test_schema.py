@@ -35,6 +35,8 @@ values = [{aeps}]
 values = [{caeps}]
 [dictionaries.secrets]
 values = [{secret}]
+[dictionaries.clusters]
+values = [{cluster}]
 
 [[operations]]
 include-path-regex = "^/api/v1/awsecrimagepullsecrets/[{{]"
@@ -45,11 +47,14 @@ parameters = {{ "path.id" = {{ dictionary = "caeps", probability = 0.5 }} }}
 [[operations]]
 include-path-regex = "^/api/v1/secrets/[{{]"
 parameters = {{ "path.id" = {{ dictionary = "secrets", probability = 0.5 }} }}
+[[operations]]
+include-path-regex = "^/api/v1/clusters/[{{]"
+parameters = {{ "path.id" = {{ dictionary = "clusters", probability = 0.5 }} }}
 """
 
 
 def real_resources(api, namespace: str) -> dict[str, int]:
-    """One resource of each kind in the cluster, and a Secret: their ids."""
+    """One resource of each kind in the cluster, a Secret and the cluster: their ids."""
     access = {"accessKeyId": "AKIAIOSFODNN7EXAMPLE", "secretAccessKey": CANARY_SECRET, "region": "eu-west-1"}
     aeps = api.post(
         "/api/v1/awsecrimagepullsecrets/",
@@ -69,7 +74,13 @@ def real_resources(api, namespace: str) -> dict[str, int]:
     secrets = wait_for(
         lambda: api.get("/api/v1/secrets/", params={"namespace": namespace}).json()["results"], 60
     )
-    return {"aeps": aeps.json()["id"], "caeps": caeps.json()["id"], "secret": secrets[0]["id"]}
+    cluster = api.get("/api/v1/clusters/").json()["results"][0]["id"]
+    return {
+        "aeps": aeps.json()["id"],
+        "caeps": caeps.json()["id"],
+        "secret": secrets[0]["id"],
+        "cluster": cluster,
+    }
 
 
 @pytest.mark.timeout(MAX_SECONDS + 120)
