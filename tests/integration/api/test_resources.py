@@ -4,6 +4,8 @@ in between), a webhook denial as a 400 on its field, delete, refresh now, filter
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from kubernetes import client
 
@@ -142,6 +144,9 @@ def test_refresh_now_rewrites_the_secret_and_a_second_one_is_429_with_retry_afte
     created = operator_api.post(URL, json=manifest(namespace, "pull", key_id=unique("AKIAREFRESH"))).json()
     wait_ready(operator_api, created["id"])
     before = read_secret(kube_api, namespace, "ecr-pull").metadata.resource_version
+    # moto hands out the same password every time, and the annotations have one-second resolution:
+    # let a second pass so the new token's refresh point is visibly a new one.
+    time.sleep(1.1)
     response = operator_api.post(f"{URL}{created['id']}/refresh/")
     assert response.status_code == 202, response.text
     assert response.json()["region"] == "eu-west-1"
