@@ -5,6 +5,7 @@ safe default: SQLite in ECRCONTROL_DATA_DIR, or PostgreSQL through DATABASE_URL.
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -132,6 +133,11 @@ REST_FRAMEWORK = {
 }
 # The REST API (secrets_app/api): requests per user, e.g. "600/minute" (counted per web process).
 ECRCONTROL_API_THROTTLE_RATE = os.environ.get("ECRCONTROL_API_THROTTLE_RATE", "600/minute")
+if not re.fullmatch(r"[0-9]+/(second|minute|hour|day|[smhd])", ECRCONTROL_API_THROTTLE_RATE):
+    raise ImproperlyConfigured(
+        f"ECRCONTROL_API_THROTTLE_RATE={ECRCONTROL_API_THROTTLE_RATE!r} is not a rate: use requests per "
+        "second, minute, hour or day, e.g. 600/minute."
+    )
 SPECTACULAR_SETTINGS = {
     "TITLE": "ecrcontrol REST API",
     "DESCRIPTION": (
