@@ -34,7 +34,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## bench: benchmarks that print figures (apply-to-Ready time, ECR calls per identity, dashboard render)
+## bench: benchmarks that print figures (apply-to-Ready time, ECR calls per identity, dashboard render, API list)
 bench: $(STAMP) binaries
 	$(BIN)/pytest -m bench -s -q $(PYTEST_ARGS)
 

@@ -5,6 +5,7 @@ safe default: SQLite in ECRCONTROL_DATA_DIR, or PostgreSQL through DATABASE_URL.
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -51,6 +52,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",  # REST API tokens (admin, or `manage.py apitoken`)
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's assets, served by ecrcontrol itself (no CDN)
     "django_q",
     "secrets_app",
 ]
@@ -124,6 +129,30 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# The REST API (secrets_app/api): requests per user, e.g. "600/minute" (counted per web process).
+ECRCONTROL_API_THROTTLE_RATE = os.environ.get("ECRCONTROL_API_THROTTLE_RATE", "600/minute")
+if not re.fullmatch(r"[0-9]+/(second|minute|hour|day|[smhd])", ECRCONTROL_API_THROTTLE_RATE):
+    raise ImproperlyConfigured(
+        f"ECRCONTROL_API_THROTTLE_RATE={ECRCONTROL_API_THROTTLE_RATE!r} is not a rate: use requests per "
+        "second, minute, hour or day, e.g. 600/minute."
+    )
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ecrcontrol REST API",
+    "DESCRIPTION": (
+        "Query and manage AWSECRImagePullSecrets and ClusterAWSECRImagePullSecrets in every cluster "
+        "ecrcontrol manages. Reads come from ecrcontrol's mirror of the clusters; writes go to the "
+        "cluster (admission webhooks included) and answer with what it said."
+    ),
+    "VERSION": "v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "PREPROCESSING_HOOKS": ["secrets_app.api.schema.only_the_api"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # django-q2: the ORM broker by default; REDIS_URL switches to Redis.

@@ -1,4 +1,4 @@
-"""URL routes: the admin dashboard, health check and admission webhooks."""
+"""URL routes: the admin dashboard, health check, admission webhooks and the REST API."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -9,4 +9,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
     path("webhooks/", include("secrets_app.webhooks.urls")),
+    path("api/", include("secrets_app.api.urls")),
 ]

@@ -18,6 +18,7 @@ from django.urls import path, reverse
 from ..choices import SecretState
 from ..models import ClusterPullSecret, ManagedSecret, NamespacedPullSecret, PullSecretResource
 from ..services import events, refresh, writer
+from ..services.managed import secrets_by_namespace, targets
 from . import columns
 from .filters import ExpiringSoonFilter, StatusFilter
 from .forms import ClusterResourceForm, NamespacedResourceForm
@@ -27,20 +28,6 @@ MSG_REFRESH_STARTED = (
     "rewritten within seconds."
 )
 MSG_REFRESH_LOG = "Refresh now requested."
-
-
-def targets(row: PullSecretResource) -> list[str]:
-    return list(row.namespaces) if isinstance(row, ClusterPullSecret) else [row.namespace]
-
-
-def secrets_by_namespace(row: PullSecretResource) -> list[tuple[str, ManagedSecret | None]]:
-    """Each namespace the resource manages a Secret in, with that Secret's row (None: not yet)."""
-    rows = {}
-    if row.uid:
-        for secret in ManagedSecret.objects.filter(cluster=row.cluster_id, owner_uid=row.uid):
-            rows[secret.namespace] = secret
-    listed = [(ns, rows.pop(ns, None)) for ns in targets(row)]
-    return listed + sorted(rows.items())  # Secrets of namespaces no longer listed, until removed
 
 
 class FailingFirstChangeList(ChangeList):

@@ -8,10 +8,8 @@ everyone: they follow from the pull secrets.
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-VIEWERS = "ecrcontrol viewers"
-OPERATORS = "ecrcontrol operators"
-MODELS = ("cluster", "namespacedpullsecret", "clusterpullsecret", "managedsecret")
-EDITABLE = ("cluster", "namespacedpullsecret", "clusterpullsecret")
+from secrets_app import roles
+from secrets_app.roles import OPERATORS, VIEWERS
 
 
 def create_groups(apps, schema_editor):
@@ -20,15 +18,7 @@ def create_groups(apps, schema_editor):
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    ours = Permission.objects.filter(content_type__app_label="secrets_app")
-    view = [f"view_{model}" for model in MODELS]
-    edit = [f"{action}_{model}" for model in EDITABLE for action in ("add", "change", "delete")]
-    viewers, _ = Group.objects.get_or_create(name=VIEWERS)
-    viewers.permissions.set(ours.filter(codename__in=view))
-    operators, _ = Group.objects.get_or_create(name=OPERATORS)
-    operators.permissions.set(ours.filter(codename__in=view + edit))
+    roles.ensure_groups(apps)
 
 
 def delete_groups(apps, schema_editor):

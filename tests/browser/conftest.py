@@ -8,11 +8,8 @@ work here. Screenshots go to var/test/screenshots/ (printed as they are taken).
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,17 +20,16 @@ import pytest
 # them runs an event loop.)
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from secrets_app.localdev.webserver import WebServer
 from tests.integration import conftest as integration
-from tests.integration.ecrproxy import CountingProxy
-from tests.integration.helpers import CANARY_SECRET, delete_all_resources
-from tests.integration.operator import Operator, process_env
-from tests.integration.webhooks.conftest import registered
+from tests.integration import stack as shared
+from tests.integration.helpers import CANARY_SECRET
+from tests.integration.stack import PASSWORD
 from tests.settings import BASE_DIR
 
-# The integration suite's session fixtures, reused as they are.
+# The integration suite's session fixtures and the real stack, reused as they are.
 control_plane, kube_api, namespace = integration.control_plane, integration.kube_api, integration.namespace
 moto_server, our_crds = integration.moto_server, integration.our_crds
+static_files, ecr, web, stack = shared.static_files, shared.ecr, shared.web, shared.stack
 
 CHROMIUM = os.environ.get("ECRCONTROL_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -47,57 +43,6 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = BASE_DIR / "var" / "test" / "screenshots"
 VIEWPORT = {"width": 1366, "height": 900}
-PASSWORD = "browser-test-password"
-
-
-@pytest.fixture(scope="session")
-def static_files() -> None:
-    """The web role serves collected static files (WhiteNoise), as in the image."""
-    subprocess.run(
-        [sys.executable, str(BASE_DIR / "manage.py"), "collectstatic", "--noinput", "-v0"],
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "ecrcontrol.settings", "DJANGO_SECRET_KEY": "x"},
-        check=True,
-    )
-
-
-@pytest.fixture(scope="module")
-def ecr(moto_server) -> Iterator[CountingProxy]:
-    """ECR for the worker: moto behind a proxy that can fail on demand (the webhooks use moto)."""
-    proxy = CountingProxy(moto_server.url)
-    yield proxy
-    proxy.close()
-
-
-@pytest.fixture(scope="module")
-def web(control_plane, our_crds, django_db_setup, moto_server, kube_api, static_files) -> Iterator[WebServer]:
-    """gunicorn over TLS, its webhooks registered with the local API server while this module runs."""
-    with WebServer(process_env(control_plane.kubeconfig, moto_server.url)) as server:
-        try:
-            with registered(kube_api, server):
-                yield server
-        finally:
-            log = server.log_path.read_text(errors="replace")
-            (BASE_DIR / "var" / "test" / "browser-web.log").write_text(log)  # kept for a look afterwards
-        assert CANARY_SECRET not in log, "the secret key reached the web role's log"
-
-
-@pytest.fixture
-def stack(web, ecr, control_plane, transactional_db, tmp_path, kube_api) -> Iterator[dict]:
-    """A worker and a controller for this test, the default Cluster, the roles, a superuser."""
-    from django.apps import apps
-    from django.contrib.auth.models import User
-
-    from secrets_app.models import Cluster
-
-    importlib.import_module("secrets_app.migrations.0003_roles").create_groups(apps, None)  # after a flush
-    Cluster.default()
-    User.objects.create_superuser("alice", password=PASSWORD)
-    operator = Operator(control_plane.kubeconfig, ecr.url, tmp_path).start()
-    yield {"web": web, "operator": operator}
-    operator.stop()
-    delete_all_resources(kube_api)
-    logs = operator.logs()
-    assert CANARY_SECRET not in logs, "the secret key reached a log"
 
 
 @pytest.fixture(scope="session")

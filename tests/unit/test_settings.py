@@ -44,3 +44,10 @@ def test_a_malformed_boolean_says_what_is_accepted(value):
     result = load_settings(DJANGO_SECRET_KEY="x", DJANGO_DEBUG=value)
     assert result.returncode != 0
     assert f"DJANGO_DEBUG={value!r} is not a boolean" in result.stderr
+
+
+def test_a_bad_api_throttle_rate_is_refused_at_start():
+    result = load_settings(DJANGO_SECRET_KEY="x", ECRCONTROL_API_THROTTLE_RATE="lots")
+    assert result.returncode != 0
+    assert "ECRCONTROL_API_THROTTLE_RATE='lots' is not a rate: use requests per second" in result.stderr
+    assert load_settings(DJANGO_SECRET_KEY="x", ECRCONTROL_API_THROTTLE_RATE="20/s").returncode == 0
