@@ -15,7 +15,9 @@ import fcntl
 import hashlib
 import hmac
 import json
+import logging
 import os
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +27,8 @@ from django.conf import settings
 from ..aws.ecr import Credentials
 
 POLL_SECONDS = 0.05
+
+log = logging.getLogger(__name__)
 
 
 def source(credentials: Credentials) -> str:
@@ -59,8 +63,16 @@ def locked(name: str, timeout: float | None = None) -> Iterator[Record]:
     `timeout`, give up waiting after it and yield the record unlocked (`record.locked` False):
     a caller with a deadline (the webhook) then goes on alone."""
     directory = Path(settings.ECRCONTROL_LOCK_DIR)
-    directory.mkdir(parents=True, exist_ok=True)
-    fd = os.open(directory / name, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(directory / name, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:  # not fatal: this process then goes on alone, as a single one would
+        log.warning(
+            "cannot use ECRCONTROL_LOCK_DIR=%s (%s): processes do not share ECR results", directory, exc
+        )
+        with tempfile.TemporaryFile("w+") as scratch:
+            yield Record(scratch, False)
+        return
     with os.fdopen(fd, "r+") as file:
         got = _acquire(fd, timeout)
         try:

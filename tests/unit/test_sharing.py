@@ -222,3 +222,11 @@ def test_a_verdict_runs_out(tries, settings):
     time.sleep(0.3)
     verdicts.check(CREDENTIALS, attempt(CREDENTIALS), wait=1)
     assert len(calls) == 2
+
+
+def test_an_unusable_lock_directory_costs_the_sharing_not_the_token(ecr_calls, settings, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    settings.ECRCONTROL_LOCK_DIR = blocker / "locks"  # under a regular file: cannot be created
+    assert tokens.TokenCache().get(CREDENTIALS).password == "pw1"
+    verdicts.check(CREDENTIALS, lambda: None, wait=1)
