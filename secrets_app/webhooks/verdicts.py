@@ -40,6 +40,9 @@ def check(credentials: Credentials, try_credentials: Callable[[], None], wait: f
     """Return if the credentials were accepted recently; else call `try_credentials` (which raises
     ECRError when ECR does not accept them) and remember an acceptance. `wait`: at most this long
     for another process's check of the same credentials."""
+    if settings.ECRCONTROL_WEBHOOK_VERDICT_SECONDS <= 0:  # sharing turned off: no lock to queue on
+        try_credentials()
+        return
     key = sharing.source(credentials)
     if _fresh(_accepted.get(key)):
         return

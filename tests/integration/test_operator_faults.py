@@ -279,6 +279,7 @@ def test_throttling_from_ecr_backs_off_and_recovers_with_every_secret_still_vali
         return all(is_ready(get_namespaced_resource(kube_api, namespace, n)) for n in names)
 
     wait_for(all_ready, timeout=120, interval=0.5)
+    print(f"\n8 identities at 1 call/s (bursts of 2): {ecr.token_calls} calls, {ecr.throttled} throttled")
     assert ecr.throttled > 0  # ECR really throttled: the resources above came through it
     # Retried with backoff, not in a loop: a few tries per identity (boto3's own retry included).
     assert ecr.token_calls < 8 * 8, f"{ecr.token_calls} calls for 8 identities"
