@@ -29,7 +29,9 @@ def test_100_creates_with_one_identity_cost_a_handful_of_ecr_calls(
             kube_api, namespace, f"h{i:03d}", secret_name=f"pull-{i:03d}", key_id=key_id, secret=secret
         )
 
-    with ThreadPoolExecutor(8) as pool:  # concurrent creates: both web processes, several threads
+    # Concurrent creates (both web processes, several threads), fewer than the web role's 8 threads:
+    # a create needs two webhook calls (mutate, then validate).
+    with ThreadPoolExecutor(4) as pool:
         list(pool.map(create, range(CREATES)))
     custom = client.CustomObjectsApi(kube_api)
 
