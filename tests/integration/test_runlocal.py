@@ -52,6 +52,7 @@ def test_make_run_shows_a_readable_expiry_and_a_sigkill_leaves_no_process_behind
             "DJANGO_SETTINGS_MODULE": "ecrcontrol.settings",
             "DJANGO_DEBUG": "1",
             "ECRCONTROL_DATA_DIR": str(tmp_path / "data"),
+            "TMPDIR": str(tmp_path),  # its temp dirs, which a SIGKILL leaves behind, go with tmp_path
             "ECRCONTROL_PORT": str(free_port()),
             "ECRCONTROL_WORKERS": "2",  # django-q2 forks a sentinel, a pusher, a monitor and workers
         }
