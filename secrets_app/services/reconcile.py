@@ -113,7 +113,9 @@ class _Reconciler:
         self, ns: str, token: Token, refresh_at, identity: str, source: str
     ) -> _NamespaceSync:
         name = self.spec["secretName"]
-        desired = dockerconfig.desired_secret(self.body, ns, token, refresh_at, identity, source)
+        desired = dockerconfig.desired_secret(
+            self.body, ns, token, refresh_at, identity, source, sharing.seal
+        )
         action, reason = "creating", "CreateSecretError"
         try:
             existing = self.kube.get_secret(ns, name)

@@ -38,6 +38,14 @@ def source(credentials: Credentials) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), raw.encode(), hashlib.sha256).hexdigest()[:40]
 
 
+def seal(source_: str, registry: str, login: str, issued: str, expires: str, refresh: str) -> str:
+    """A keyed hash over a token as a managed Secret records it: another worker takes the token
+    from a Secret only if its seal matches, so a Secret forged or edited by someone who can write
+    Secrets in one namespace (and copied the label) is not handed to other namespaces."""
+    raw = "\0".join((source_, registry, login, issued, expires, refresh))
+    return hmac.new(settings.SECRET_KEY.encode(), raw.encode(), hashlib.sha256).hexdigest()[:40]
+
+
 class Record:
     """The JSON record in a locked file; `data` is {} when there is none (or it is unreadable)."""
 

@@ -5,7 +5,8 @@ In a process, tokens are cached in memory until their refresh point (the token i
 password: it is not written to the database, nor to any file). Between worker processes, getting
 a token happens under a short lock per identity (services.sharing): under it, a worker first
 takes a fresh token that another worker fetched already, from a managed Secret that holds it
-(labelled with the credentials' keyed hash), and only then calls ECR. The lock's record tells
+(labelled with the credentials' keyed hash, and sealed: see sharing.seal), and only then calls
+ECR. The lock's record tells
 the next worker what came of the last call (a failure is shared too, so N workers meeting bad
 keys cost one call), and that a Secret with the new token is about to appear.
 """
@@ -120,7 +121,7 @@ class TokenCache:
             return None  # then this worker asks ECR itself
         now, best = _now(), None
         for secret in secrets:
-            found = dockerconfig.token_in(secret)
+            found = dockerconfig.token_in(secret, key, sharing.seal)
             if found is None:
                 continue
             token, refresh_at = found

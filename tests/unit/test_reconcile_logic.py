@@ -111,7 +111,7 @@ OWNER = {
 
 def desired(refresh=NOW + datetime.timedelta(hours=6)):
     return dockerconfig.desired_secret(
-        OWNER, "ns", token(datetime.timedelta(hours=12)), refresh, "id1", "src1"
+        OWNER, "ns", token(datetime.timedelta(hours=12)), refresh, "id1", "src1", lambda *parts: "seal"
     )
 
 

@@ -8,7 +8,9 @@ and Kubernetes (a Kube with `list_token_secrets`).
 
 from __future__ import annotations
 
+import base64
 import datetime
+import json
 import threading
 import time
 
@@ -36,7 +38,9 @@ class FakeKube:
 
     def write(self, token: ecr.Token, credentials=CREDENTIALS) -> dict:
         source = sharing.source(credentials)
-        secret = dockerconfig.desired_secret(OWNER, "ns", token, schedule.refresh_at(token), "id", source)
+        secret = dockerconfig.desired_secret(
+            OWNER, "ns", token, schedule.refresh_at(token), "id", source, sharing.seal
+        )
         self.secrets.append(secret)
         return secret
 
@@ -105,6 +109,23 @@ def test_a_hand_edited_or_other_keys_secret_is_not_taken(ecr_calls, settings):
     other_secret = ecr.Credentials(CREDENTIALS.access_key_id, "another-secret", CREDENTIALS.region)
     kube.write(first, credentials=other_secret)  # same key ID, another secret key: not ours to take
     tokens.TokenCache().get(CREDENTIALS, kube=kube)
+    assert len(ecr_calls) == 2
+
+
+def test_a_forged_secret_with_a_copied_label_is_not_taken(ecr_calls, settings):
+    """Someone who may write Secrets in one namespace copies a managed Secret's label onto a
+    Secret of their own: its token must not be handed to other namespaces."""
+    settings.ECRCONTROL_TOKEN_SHARE_WAIT_SECONDS = 0.3
+    kube = FakeKube()
+    genuine = kube.write(tokens.TokenCache().get(CREDENTIALS, kube=kube))
+    kube.secrets.clear()
+    forged = {**genuine, "data": dict(genuine["data"])}
+    config = {"auths": {"evil.example.com": {"username": "AWS", "password": "mine", "auth": "QVdTOm1pbmU="}}}
+    forged["data"][dockerconfig.DATA_KEY] = base64.b64encode(json.dumps(config).encode()).decode()
+    forged["metadata"]["annotations"][dockerconfig.HASH_ANNOTATION] = dockerconfig._hash(forged["data"])
+    kube.secrets.append(forged)
+    token = tokens.TokenCache().get(CREDENTIALS, kube=kube)
+    assert token.registry == "1.dkr.ecr.eu-west-1.amazonaws.com" and token.password == "pw2"
     assert len(ecr_calls) == 2
 
 
