@@ -2,7 +2,8 @@
 
 boto3 reaches it unmodified through its standard endpoint configuration
 (`AWS_ENDPOINT_URL_ECR`), the same setting a user would use for a VPC endpoint or an emulator.
-Note: moto answers GetAuthorizationToken with a fixed `expiresAt` in the past; callers must cope.
+moto answers GetAuthorizationToken with a fixed `expiresAt` in 2015: `make run` and the tests
+reach it through the local ECR (ecr.py), which answers like AWS.
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
+import hmac
 import json
+from collections.abc import Callable
 
 from ..aws.ecr import Token
 from ..kube.kinds import (
@@ -15,6 +17,7 @@ from ..kube.kinds import (
     MANAGED_BY,
     MANAGED_BY_LABEL,
     OWNER_UID_LABEL,
+    TOKEN_SOURCE_LABEL,
 )
 
 SECRET_TYPE = "kubernetes.io/dockerconfigjson"
@@ -24,6 +27,8 @@ DATA_KEY = ".dockerconfigjson"
 HASH_ANNOTATION = "ecrcontrol.io/data-hash"
 REFRESH_ANNOTATION = "ecrcontrol.io/refresh-at"
 IDENTITY_ANNOTATION = "ecrcontrol.io/identity"
+ISSUED_ANNOTATION = "ecrcontrol.io/issued-at"
+SEAL_ANNOTATION = "ecrcontrol.io/token-seal"
 
 
 def rfc3339(value) -> str:
@@ -47,9 +52,17 @@ def parse_time(value: str | None) -> datetime.datetime | None:
 
 
 def desired_secret(
-    owner: dict, namespace: str, token: Token, refresh_at: datetime.datetime, identity: str
+    owner: dict,
+    namespace: str,
+    token: Token,
+    refresh_at: datetime.datetime,
+    identity: str,
+    source: str,
+    seal: Callable[..., str],
 ) -> dict:
-    """The complete Secret for one namespace, owned by the custom resource `owner`."""
+    """The complete Secret for one namespace, owned by the custom resource `owner`. `source`
+    names the credentials the token came from, `seal` makes the keyed hash over the token and its
+    times (services.sharing.source and .seal)."""
     auth = base64.b64encode(f"{token.username}:{token.password}".encode()).decode()
     config = {
         "auths": {token.registry: {"username": token.username, "password": token.password, "auth": auth}}
@@ -63,10 +76,23 @@ def desired_secret(
         "metadata": {
             "name": owner["spec"]["secretName"],
             "namespace": namespace,
-            "labels": {MANAGED_BY_LABEL: MANAGED_BY, OWNER_UID_LABEL: meta["uid"]},
+            "labels": {
+                MANAGED_BY_LABEL: MANAGED_BY,
+                OWNER_UID_LABEL: meta["uid"],
+                TOKEN_SOURCE_LABEL: source,
+            },
             "annotations": {
                 EXPIRY_ANNOTATION: rfc3339(token.expires_at),
+                ISSUED_ANNOTATION: rfc3339(token.issued_at),
                 REFRESH_ANNOTATION: rfc3339(refresh_at),
+                SEAL_ANNOTATION: seal(
+                    source,
+                    token.registry,
+                    f"{token.username}:{token.password}",
+                    rfc3339(token.issued_at),
+                    rfc3339(token.expires_at),
+                    rfc3339(refresh_at),
+                ),
                 IDENTITY_ANNOTATION: identity,
                 HASH_ANNOTATION: _hash(data),
             },
@@ -83,6 +109,28 @@ def desired_secret(
         },
         "data": data,
     }
+
+
+def token_in(secret: dict, source: str, seal: Callable[..., str]) -> tuple[Token, datetime.datetime] | None:
+    """The token a managed Secret holds for the credentials `source`, and its refresh point; None
+    unless its seal proves ecrcontrol wrote it so (not edited, not forged, not another's)."""
+    meta = secret.get("metadata") or {}
+    annotations, data = meta.get("annotations") or {}, secret.get("data") or {}
+    names = (ISSUED_ANNOTATION, EXPIRY_ANNOTATION, REFRESH_ANNOTATION)
+    issued, expires, refresh = (annotations.get(a) or "" for a in names)
+    times = [parse_time(value) for value in (issued, expires, refresh)]
+    if None in times or DATA_KEY not in data:
+        return None
+    try:
+        auths = json.loads(base64.b64decode(data[DATA_KEY]))["auths"]
+        [(registry, entry)] = auths.items()
+        token = Token(registry, entry["username"], entry["password"], times[1], times[0])
+    except (ValueError, KeyError, TypeError):
+        return None
+    expected = seal(source, registry, f"{token.username}:{token.password}", issued, expires, refresh)
+    if not hmac.compare_digest(annotations.get(SEAL_ANNOTATION, ""), expected):
+        return None
+    return token, times[2]
 
 
 def is_ours(existing: dict, owner: dict) -> bool:

@@ -1,9 +1,10 @@
 """The real stack for the browser tests, and headless Chromium driven by Playwright.
 
 gunicorn over TLS (the web role) with the admission webhooks registered with the real local
-control plane, moto for ECR (behind a proxy that can fail on demand), and a real worker and
-controller per test. Chromium is Debian's (/usr/bin/chromium): Playwright's own download cannot
-work here. Screenshots go to var/test/screenshots/ (printed as they are taken).
+control plane, the local ECR (moto behind a front that answers like AWS and fails on demand),
+and a real worker and controller per test. Chromium is Debian's (/usr/bin/chromium):
+Playwright's own download cannot work here. Screenshots go to var/test/screenshots/ (printed as
+they are taken).
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from tests.settings import BASE_DIR
 
 # The integration suite's session fixtures and the real stack, reused as they are.
 control_plane, kube_api, namespace = integration.control_plane, integration.kube_api, integration.namespace
-moto_server, our_crds = integration.moto_server, integration.our_crds
-static_files, ecr, web, stack = shared.static_files, shared.ecr, shared.web, shared.stack
+moto_server, local_ecr, ecr = integration.moto_server, integration.local_ecr, integration.ecr
+our_crds = integration.our_crds
+static_files, web, stack = shared.static_files, shared.web, shared.stack
 
 CHROMIUM = os.environ.get("ECRCONTROL_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -2,7 +2,7 @@
 tests/integration/api): import the fixtures into the conftest that needs them.
 
 gunicorn over TLS (the web role) with the admission webhooks registered with the real local
-control plane and moto for ECR (behind a proxy that can fail on demand), and a real worker and
+control plane and the local ECR (secrets_app/localdev/ecr.py), and a real worker and
 controller per test, with the roles and a superuser in the (flushed) database.
 """
 
@@ -19,7 +19,6 @@ from secrets_app import roles
 from secrets_app.localdev.webserver import WebServer
 from tests.settings import BASE_DIR
 
-from .ecrproxy import CountingProxy
 from .helpers import CANARY_SECRET, delete_all_resources
 from .operator import Operator, process_env
 from .webhooks.conftest import registered
@@ -40,19 +39,15 @@ def static_files() -> None:
 
 
 @pytest.fixture(scope="module")
-def ecr(moto_server) -> Iterator[CountingProxy]:
-    """ECR for the worker: moto behind a proxy that can fail on demand (the webhooks use moto)."""
-    proxy = CountingProxy(moto_server.url)
-    yield proxy
-    proxy.close()
-
-
-@pytest.fixture(scope="module")
 def web(
-    request, control_plane, our_crds, django_db_setup, moto_server, kube_api, static_files
+    request, control_plane, our_crds, django_db_setup, local_ecr, kube_api, static_files, tmp_path_factory
 ) -> Iterator[WebServer]:
-    """gunicorn over TLS, its webhooks registered with the local API server while this module runs."""
-    with WebServer(process_env(control_plane.kubeconfig, moto_server.url, **WEB_SETTINGS)) as server:
+    """gunicorn over TLS, its webhooks registered with the local API server while this module runs.
+    Its ECR is the session's local ECR; the worker's is `ecr` (tests/integration/conftest.py), a
+    fresh front per test that a test can make fail."""
+    locks = str(tmp_path_factory.mktemp("web-locks"))
+    env = process_env(control_plane.kubeconfig, local_ecr.url, ECRCONTROL_LOCK_DIR=locks, **WEB_SETTINGS)
+    with WebServer(env) as server:
         try:
             with registered(kube_api, server):
                 yield server

@@ -10,7 +10,7 @@ import requests
 
 from .. import stack as shared
 
-static_files, ecr, web, stack = shared.static_files, shared.ecr, shared.web, shared.stack
+static_files, web, stack = shared.static_files, shared.web, shared.stack
 
 
 class Api(requests.Session):
