@@ -139,6 +139,9 @@ Q_CLUSTER = {
     "orm": "default",
     "poll": 0.2,
     "save_limit": 500,
+    # Not the default 500: a recycled worker process loses its ECR token cache (one more ECR call
+    # and a rewrite of every status that reports the token) for no gain here.
+    "recycle": 100_000,
 }
 if os.environ.get("REDIS_URL"):
     Q_CLUSTER.pop("orm")

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from ..choices import SecretState
 from ..kube.kinds import CLUSTER, LEGACY, NAMESPACED, OWNER_UID_LABEL, Kind
 from ..models import Cluster, ClusterPullSecret, ManagedSecret, NamespacedPullSecret
-from ..services import mirror
+from ..services import dockerconfig, mirror
 
 Key = tuple[str, str, str]  # kind, namespace, name
 Enqueue = Callable[[Key], None]
@@ -53,8 +53,11 @@ class Handlers:
             if row.observed_generation != row.generation:
                 self.enqueue(key)
             return
+        spec_seen = row is not None and row.uid == meta["uid"] and row.generation == meta.get("generation")
         row, created = mirror.upsert(self.cluster, kind, body)
-        if created or row.observed_generation != row.generation or listed:
+        if listed or created or (row.observed_generation != row.generation and not spec_seen):
+            # Not for a status-only change (the generation did not move), such as our own status
+            # write arriving before the reconcile that made it has recorded its resourceVersion.
             self.enqueue(key)
 
     # -- managed Secrets ----------------------------------------------------------------------
@@ -84,6 +87,8 @@ class Handlers:
         ).first()
         if row and row.resource_version == meta["resourceVersion"]:
             return  # the version we wrote
+        if not deleted and dockerconfig.is_intact(secret):
+            return  # as we wrote it (e.g. our own create, seen before the reconcile recorded it)
         for ref in meta.get("ownerReferences") or []:
             if ref.get("kind") in (NAMESPACED.kind, CLUSTER.kind):
                 namespace = meta["namespace"] if ref["kind"] == NAMESPACED.kind else ""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import http.server
+import json
 import threading
+import time
 import urllib.request
 
 TARGET_HEADER = "X-Amz-Target"
@@ -16,6 +18,7 @@ class CountingProxy:
         self.token_calls = 0
         self.fail_with: int | None = None  # answer every call with this HTTP status (fault injection)
         self.unreachable = False  # hang up on every call without an answer (fault injection)
+        self.expires_in: float | None = None  # tokens expire this many seconds after issue (not moto's 2015)
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -39,6 +42,8 @@ class CountingProxy:
                     status, payload, headers = response.status, response.read(), response.headers
                 except urllib.error.HTTPError as exc:
                     status, payload, headers = exc.code, exc.read(), exc.headers
+                if status == 200 and proxy.expires_in and self.headers.get(TARGET_HEADER) == GET_TOKEN:
+                    payload = proxy.with_expiry(payload)
                 self.send_response(status)
                 for name in ("Content-Type", "x-amzn-RequestId"):
                     if headers.get(name):
@@ -53,6 +58,12 @@ class CountingProxy:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def with_expiry(self, payload: bytes) -> bytes:
+        data = json.loads(payload)
+        for each in data.get("authorizationData", []):
+            each["expiresAt"] = time.time() + self.expires_in
+        return json.dumps(data).encode()
 
     def close(self) -> None:
         self.server.shutdown()

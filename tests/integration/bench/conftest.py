@@ -1,0 +1,76 @@
+"""Benchmarks at scale: the real control plane with the webhooks on, ECR on moto (IAM enforced)
+behind counting proxies (one for the webhooks, one for the operator), and the operator's real
+processes in the configuration under test.
+
+Sizes come from the environment so that a quick run can check the benchmarks themselves:
+ECRCONTROL_BENCH_COUNT (resources, default 1000), ECRCONTROL_BENCH_IDLE_SECONDS (default 600),
+ECRCONTROL_BENCH_MODES (default "embedded,workers-2,workers-4").
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from kubernetes import client, config
+
+from ..ecrproxy import CountingProxy
+from ..helpers import delete_all_resources
+from ..webhooks.conftest import mint_key, proxy, web_server, webhooks  # noqa: F401 - fixtures
+
+COUNT = int(os.environ.get("ECRCONTROL_BENCH_COUNT", "1000"))
+IDLE_SECONDS = float(os.environ.get("ECRCONTROL_BENCH_IDLE_SECONDS", "600"))
+MODES = os.environ.get("ECRCONTROL_BENCH_MODES", "embedded,workers-2,workers-4").split(",")
+IDENTITIES = 5
+BENCH_SETTINGS = {"ECRCONTROL_LOG_LEVEL": "INFO"}
+
+
+@pytest.fixture(scope="module")
+def operator_ecr(strict_moto) -> Iterator[CountingProxy]:
+    """The operator's own way to ECR, so that its calls are counted apart from the webhooks'."""
+    counting = CountingProxy(strict_moto.url)
+    yield counting
+    counting.close()
+
+
+@pytest.fixture(scope="module")
+def identities(mint_key) -> list[tuple[str, str]]:  # noqa: F811
+    return [mint_key(f"bench-identity-{i}") for i in range(IDENTITIES)]
+
+
+@pytest.fixture(scope="module")
+def parallel_api(control_plane):
+    """Clients for applying many objects at once (the client's connection pool is per ApiClient)."""
+    apis = [config.new_client_from_config(config_file=str(control_plane.kubeconfig)) for _ in range(8)]
+
+    def run(calls: list) -> None:
+        with ThreadPoolExecutor(len(apis)) as pool:
+            futures = [pool.submit(call, apis[i % len(apis)]) for i, call in enumerate(calls)]
+            for future in futures:
+                future.result()
+
+    yield run
+    for api in apis:
+        api.close()
+
+
+@pytest.fixture(scope="module")
+def bench_namespaces(kube_api, parallel_api) -> list[str]:
+    """COUNT // 2 namespaces (at least 10), created once for the module and deleted after it."""
+    names = [f"bench-{i:03d}" for i in range(max(10, COUNT // 2))]
+    existing = {n.metadata.name for n in client.CoreV1Api(kube_api).list_namespace().items}
+
+    def create(name):
+        return lambda api: client.CoreV1Api(api).create_namespace(
+            client.V1Namespace(metadata=client.V1ObjectMeta(name=name))
+        )
+
+    def delete(name):
+        return lambda api: client.CoreV1Api(api).delete_namespace(name)
+
+    parallel_api([create(n) for n in names if n not in existing])
+    yield names
+    delete_all_resources(kube_api)
+    parallel_api([delete(n) for n in names])
