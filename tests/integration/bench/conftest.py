@@ -24,7 +24,8 @@ COUNT = int(os.environ.get("ECRCONTROL_BENCH_COUNT", "1000"))
 IDLE_SECONDS = float(os.environ.get("ECRCONTROL_BENCH_IDLE_SECONDS", "600"))
 MODES = os.environ.get("ECRCONTROL_BENCH_MODES", "embedded,workers-2,workers-4").split(",")
 IDENTITIES = 5
-BENCH_SETTINGS = {"ECRCONTROL_LOG_LEVEL": "INFO"}
+# Production defaults where the tests speed things up (tests/integration/operator.py).
+BENCH_SETTINGS = {"ECRCONTROL_LOG_LEVEL": "INFO", "ECRCONTROL_RECONCILE_LEASE_SECONDS": "60"}
 
 
 @pytest.fixture(scope="module")

@@ -238,3 +238,47 @@ def percentiles(values: list[float]) -> str:
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
     return f"p50 {statistics.median(ordered):.2f} s, p95 {p95:.2f} s, max {ordered[-1]:.2f} s"
+
+
+class Probe:
+    """Readings that are compared before and after a phase: ECR calls, API requests, CPU."""
+
+    def __init__(self, kube_api, operator_ecr, webhook_ecr, roles: dict[str, int]) -> None:
+        self.kube_api, self.ecr, self.webhook_ecr, self.roles = kube_api, operator_ecr, webhook_ecr, roles
+        self.reset()
+
+    def reset(self) -> None:
+        self.ecr_calls, self.webhook_calls = self.ecr.token_calls, self.webhook_ecr.token_calls
+        self.requests = api_requests(self.kube_api)
+        self.cpu = {role: cpu_seconds(pid) for role, pid in self.roles.items()}
+        self.clock = time.monotonic()
+
+    def report(self, what: str, secrets: int) -> dict:
+        done = operator_writes(writes(self.requests, api_requests(self.kube_api)))
+        cpu = {role: cpu_seconds(pid) - self.cpu[role] for role, pid in self.roles.items()}
+        secret_writes = sum(v for k, v in done.items() if k.split()[1] == "secrets")
+        print(f"  {what}:")
+        print(
+            f"    ECR calls: operator {self.ecr.token_calls - self.ecr_calls}, "
+            f"webhooks {self.webhook_ecr.token_calls - self.webhook_calls}"
+        )
+        print(
+            f"    API writes by the operator: {sum(done.values())} "
+            f"({', '.join(f'{k}: {v}' for k, v in done.items()) or 'none'}); "
+            f"Secret writes per Secret: {secret_writes / max(secrets, 1):.2f}"
+        )
+        print(
+            f"    CPU seconds: {', '.join(f'{r} {c:.1f}' for r, c in cpu.items())} "
+            f"(over {time.monotonic() - self.clock:.0f} s wall)"
+        )
+        return {"writes": done, "cpu": cpu}
+
+
+def memory_line(roles: dict[str, int]) -> str:
+    """Resident memory (RSS) of each role's processes, and the total; PSS counts shared pages once."""
+    parts, rss_total, pss_total = [], 0, 0
+    for role, pid in roles.items():
+        count, rss, pss = memory(pid)
+        rss_total, pss_total = rss_total + rss, pss_total + pss
+        parts.append(f"{role} {mib(rss)} ({count} process{'es' if count > 1 else ''})")
+    return f"{', '.join(parts)}; total RSS {mib(rss_total)} (PSS {mib(pss_total)})"

@@ -49,49 +49,6 @@ def _create(body: dict, started: dict, key):
     return call
 
 
-class Probe:
-    """Readings that are compared before and after a phase: ECR calls, API requests, CPU."""
-
-    def __init__(self, kube_api, operator_ecr, webhook_ecr, roles: dict[str, int]) -> None:
-        self.kube_api, self.ecr, self.webhook_ecr, self.roles = kube_api, operator_ecr, webhook_ecr, roles
-        self.reset()
-
-    def reset(self) -> None:
-        self.ecr_calls, self.webhook_calls = self.ecr.token_calls, self.webhook_ecr.token_calls
-        self.requests = measure.api_requests(self.kube_api)
-        self.cpu = {role: measure.cpu_seconds(pid) for role, pid in self.roles.items()}
-        self.clock = time.monotonic()
-
-    def report(self, what: str, secrets: int) -> dict:
-        writes = measure.operator_writes(measure.writes(self.requests, measure.api_requests(self.kube_api)))
-        cpu = {role: measure.cpu_seconds(pid) - self.cpu[role] for role, pid in self.roles.items()}
-        secret_writes = sum(v for k, v in writes.items() if k.split()[1] == "secrets")
-        print(f"  {what}:")
-        print(
-            f"    ECR calls: operator {self.ecr.token_calls - self.ecr_calls}, "
-            f"webhooks {self.webhook_ecr.token_calls - self.webhook_calls}"
-        )
-        print(
-            f"    API writes by the operator: {sum(writes.values())} "
-            f"({', '.join(f'{k}: {v}' for k, v in writes.items()) or 'none'}); "
-            f"Secret writes per Secret: {secret_writes / max(secrets, 1):.2f}"
-        )
-        print(
-            f"    CPU seconds: {', '.join(f'{r} {c:.1f}' for r, c in cpu.items())} "
-            f"(over {time.monotonic() - self.clock:.0f} s wall)"
-        )
-        return {"writes": writes, "cpu": cpu}
-
-
-def _memory(roles: dict[str, int]) -> str:
-    parts, total = [], 0
-    for role, pid in roles.items():
-        count, rss, _pss = measure.memory(pid)
-        total += rss
-        parts.append(f"{role} {measure.mib(rss)} ({count} process{'es' if count > 1 else ''})")
-    return f"{', '.join(parts)}; total {measure.mib(total)}"
-
-
 @pytest.mark.parametrize("mode", MODES)
 def test_bench_at_scale(
     mode, kube_api, webhooks, proxy, operator_ecr, identities, bench_namespaces, parallel_api, start_operator
@@ -106,13 +63,13 @@ def test_bench_at_scale(
         workers = mode.removeprefix("workers-")
         op = start_operator(operator_ecr.url, ECRCONTROL_WORKERS=workers, **BENCH_SETTINGS)
     roles = {"web": webhooks.process.pid, **op.roles()}
-    probe = Probe(kube_api, operator_ecr, proxy, roles)
+    probe = measure.Probe(kube_api, operator_ecr, proxy, roles)
     print()
     print(
         f"== {mode}: {COUNT} AWSECRImagePullSecrets in {len(namespaces)} namespaces, "
         f"{IDENTITIES} identities; webhooks on; machine shared with other jobs (wall times are noisy)"
     )
-    print(f"  memory at start: {_memory(roles)}")
+    print(f"  memory at start: {measure.memory_line(roles)}")
 
     # 1. COUNT namespaced resources, applied at once.
     started: dict = {}
@@ -198,7 +155,7 @@ def test_bench_at_scale(
         f"    idle CPU, % of a core: {', '.join(f'{r} {c:.2f} %' for r, c in cores.items())}; "
         f"total {sum(cores.values()):.2f} %"
     )
-    print(f"  memory after: {_memory(roles)}")
+    print(f"  memory after: {measure.memory_line(roles)}")
     errors = [line for line in op.logs().splitlines() if " ERROR " in line or "Traceback" in line]
     print(f"  operator log: {len(errors)} ERROR/Traceback lines{': ' + errors[0][:200] if errors else ''}")
 
