@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator
 
 from .controlplane import ControlPlane
-from .moto import MotoServer
+from .ecr import LocalECR
 
 # boto3's own settings that mean "the user configured real AWS or their own endpoint".
 AWS_CONFIGURED_BY = ("AWS_ENDPOINT_URL_ECR", "AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_ACCESS_KEY_ID")
@@ -42,8 +42,10 @@ def kubernetes_and_ecr() -> Iterator[dict[str, str]]:
         if any(os.environ.get(name) for name in AWS_CONFIGURED_BY):
             say("Using the AWS configuration from the environment.")
         else:
-            say("Starting a local ECR endpoint (moto_server)...")
-            moto = stack.enter_context(MotoServer())
-            env["AWS_ENDPOINT_URL_ECR"] = moto.url
-            say(f"Local ECR ready at {moto.url}")
+            say("Starting a local ECR endpoint (moto_server behind a front that answers like AWS)...")
+            ecr = LocalECR()
+            ecr.configure_from_env()
+            stack.enter_context(ecr)
+            env["AWS_ENDPOINT_URL_ECR"] = ecr.url
+            say(f"Local ECR ready at {ecr.url} (tokens expire 12 h ahead, as from AWS)")
         yield env

@@ -1,9 +1,10 @@
 """The real stack for the browser tests, and headless Chromium driven by Playwright.
 
 gunicorn over TLS (the web role) with the admission webhooks registered with the real local
-control plane, moto for ECR (behind a proxy that can fail on demand), and a real worker and
-controller per test. Chromium is Debian's (/usr/bin/chromium): Playwright's own download cannot
-work here. Screenshots go to var/test/screenshots/ (printed as they are taken).
+control plane, the local ECR (moto behind a front that answers like AWS and fails on demand),
+and a real worker and controller per test. Chromium is Debian's (/usr/bin/chromium):
+Playwright's own download cannot work here. Screenshots go to var/test/screenshots/ (printed as
+they are taken).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from secrets_app.localdev.webserver import WebServer
 from tests.integration import conftest as integration
-from tests.integration.ecrproxy import CountingProxy
 from tests.integration.helpers import CANARY_SECRET, delete_all_resources
 from tests.integration.operator import Operator, process_env
 from tests.integration.webhooks.conftest import registered
@@ -33,7 +33,8 @@ from tests.settings import BASE_DIR
 
 # The integration suite's session fixtures, reused as they are.
 control_plane, kube_api, namespace = integration.control_plane, integration.kube_api, integration.namespace
-moto_server, our_crds = integration.moto_server, integration.our_crds
+moto_server, local_ecr, ecr = integration.moto_server, integration.local_ecr, integration.ecr
+our_crds = integration.our_crds
 
 CHROMIUM = os.environ.get("ECRCONTROL_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -61,17 +62,10 @@ def static_files() -> None:
 
 
 @pytest.fixture(scope="module")
-def ecr(moto_server) -> Iterator[CountingProxy]:
-    """ECR for the worker: moto behind a proxy that can fail on demand (the webhooks use moto)."""
-    proxy = CountingProxy(moto_server.url)
-    yield proxy
-    proxy.close()
-
-
-@pytest.fixture(scope="module")
-def web(control_plane, our_crds, django_db_setup, moto_server, kube_api, static_files) -> Iterator[WebServer]:
-    """gunicorn over TLS, its webhooks registered with the local API server while this module runs."""
-    with WebServer(process_env(control_plane.kubeconfig, moto_server.url)) as server:
+def web(control_plane, our_crds, django_db_setup, local_ecr, kube_api, static_files) -> Iterator[WebServer]:
+    """gunicorn over TLS, its webhooks registered with the local API server while this module runs.
+    Its ECR is the session's local ECR; the worker's is `ecr`, which a test can make fail."""
+    with WebServer(process_env(control_plane.kubeconfig, local_ecr.url)) as server:
         try:
             with registered(kube_api, server):
                 yield server

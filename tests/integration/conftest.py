@@ -1,4 +1,4 @@
-"""Session fixtures for the real local control plane and moto, and a fresh namespace per test.
+"""Session fixtures for the real local control plane and the local ECR, and a fresh namespace per test.
 
 If the control plane cannot start, every test that needs it errors (it is never skipped).
 """
@@ -14,6 +14,7 @@ import pytest
 from kubernetes import client, config
 
 from secrets_app.localdev.controlplane import ControlPlane
+from secrets_app.localdev.ecr import LocalECR
 from secrets_app.localdev.moto import MotoServer
 
 from .helpers import delete_all_resources
@@ -37,8 +38,17 @@ def control_plane() -> Iterator[ControlPlane]:
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[MotoServer]:
+    """moto's own server: what the local ECR fronts (use `ecr` or `local_ecr`, which answer like AWS)."""
     with MotoServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def local_ecr(moto_server) -> Iterator[LocalECR]:
+    """The local ECR for a whole session (processes that outlive one test, such as a chart release).
+    Do not turn its fault knobs: use `ecr`, a fresh front per test."""
+    with LocalECR(moto_server.url) as ecr:
+        yield ecr
 
 
 @pytest.fixture(scope="session")
@@ -100,13 +110,11 @@ def our_crds(kube_api: client.ApiClient) -> None:
 
 
 @pytest.fixture
-def ecr(moto_server):
-    """The ECR endpoint for the operator: moto behind a proxy that counts token calls."""
-    from .ecrproxy import CountingProxy
-
-    proxy = CountingProxy(moto_server.url)
-    yield proxy
-    proxy.close()
+def ecr(moto_server) -> Iterator[LocalECR]:
+    """The ECR endpoint for the operator: the local ECR (12 h expiry, AWS's throttling quota) with
+    its own counters and fault knobs for this test."""
+    with LocalECR(moto_server.url) as ecr:
+        yield ecr
 
 
 @pytest.fixture(scope="session")
@@ -114,6 +122,13 @@ def strict_moto() -> Iterator[MotoServer]:
     """A moto server that enforces IAM authentication: unknown keys are rejected."""
     with MotoServer(env={"INITIAL_NO_AUTH_ACTION_COUNT": "0"}) as server:
         yield server
+
+
+@pytest.fixture
+def strict_ecr(strict_moto) -> Iterator[LocalECR]:
+    """The local ECR in front of the moto that enforces IAM."""
+    with LocalECR(strict_moto.url) as ecr:
+        yield ecr
 
 
 @pytest.fixture

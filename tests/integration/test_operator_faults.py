@@ -29,31 +29,25 @@ from .helpers import (
 
 
 def test_rejected_credentials_mark_not_ready_once_without_a_retry_storm(
-    kube_api, start_operator, strict_moto, namespace
+    kube_api, start_operator, strict_ecr, namespace
 ):
-    from .ecrproxy import CountingProxy
+    start_operator(strict_ecr.url)
+    create_namespaced_resource(kube_api, namespace, "bad-keys")
 
-    proxy = CountingProxy(strict_moto.url)
-    try:
-        start_operator(proxy.url)
-        create_namespaced_resource(kube_api, namespace, "bad-keys")
+    def rejected():
+        """Ready=False with the credentials-rejected reason"""
+        condition = ready_condition(get_namespaced_resource(kube_api, namespace, "bad-keys"))
+        return condition and condition["status"] == "False" and condition
 
-        def rejected():
-            """Ready=False with the credentials-rejected reason"""
-            condition = ready_condition(get_namespaced_resource(kube_api, namespace, "bad-keys"))
-            return condition and condition["status"] == "False" and condition
-
-        condition = wait_for(rejected)
-        assert condition["reason"] == "GetAWSAuthTokenFailed"
-        assert "ECR rejected the credentials" in condition["message"]
-        assert "Check spec.awsAccess" in condition["message"]
-        time.sleep(5)  # several lease and watch cycles: a storm would show here
-        assert proxy.token_calls == 1
-        events = client.CoreV1Api(kube_api).list_namespaced_event(namespace).items
-        assert [e.reason for e in events] == ["GetAWSAuthTokenFailed"]
-        assert read_secret(kube_api, namespace, "ecr-pull") is None
-    finally:
-        proxy.close()
+    condition = wait_for(rejected)
+    assert condition["reason"] == "GetAWSAuthTokenFailed"
+    assert "ECR rejected the credentials" in condition["message"]
+    assert "Check spec.awsAccess" in condition["message"]
+    time.sleep(5)  # several lease and watch cycles: a storm would show here
+    assert strict_ecr.token_calls == 1
+    events = client.CoreV1Api(kube_api).list_namespaced_event(namespace).items
+    assert [e.reason for e in events] == ["GetAWSAuthTokenFailed"]
+    assert read_secret(kube_api, namespace, "ecr-pull") is None
 
 
 def test_missing_namespace_does_not_stop_the_others_and_is_filled_in_when_created(kube_api, operator):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import time
 
 from kubernetes import client
 
@@ -15,10 +16,12 @@ from .helpers import (
     get_cluster_resource,
     get_namespaced_resource,
     is_ready,
+    kubectl,
     read_secret,
     ready_condition,
     unique,
     wait_for,
+    wait_for_reason,
 )
 
 MOTO_REGISTRY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
@@ -73,3 +76,55 @@ def test_namespaced_resource_gets_a_ready_secret_and_events(kube_api, operator, 
     assert [(e.reason, e.message) for e in events.items] == [
         ("SecretCreationSuccess", f"secret ecr-pull created successfully in namespace {namespace}")
     ]
+
+
+def _time(value: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def test_a_token_from_the_realistic_ecr_expires_in_12_hours_is_refreshed_at_half_and_reads_well(
+    kube_api, control_plane, operator, ecr, namespace
+):
+    created = create_namespaced_resource(kube_api, namespace, "fresh")
+    body = wait_for(
+        lambda: (b := get_namespaced_resource(kube_api, namespace, "fresh")) and is_ready(b) and b
+    )
+    secret = read_secret(kube_api, namespace, "ecr-pull")
+    assert_valid_pull_secret(secret, created)
+
+    now = datetime.datetime.now(datetime.UTC)
+    expiry = _time(secret.metadata.annotations["expiry"])
+    assert datetime.timedelta(hours=11, minutes=58) < expiry - now <= datetime.timedelta(hours=12)
+    status = body["status"]
+    assert _time(status["expiresAt"]) == expiry
+    refreshed, next_refresh = _time(status["lastRefreshTime"]), _time(status["nextRefreshTime"])
+    # Half of the token's lifetime (6 h after it was fetched; seconds of rounding either way).
+    assert abs((next_refresh - refreshed) - datetime.timedelta(hours=6)) < datetime.timedelta(seconds=5)
+    assert _time(secret.metadata.annotations["ecrcontrol.io/refresh-at"]) == next_refresh
+    assert ecr.token_calls == 1
+
+    listing = kubectl(control_plane, "get", "aeps", "-n", namespace, "-o", "wide")
+    assert listing.returncode == 0, listing.stderr
+    header, row = listing.stdout.splitlines()
+    assert "<invalid>" not in row
+    columns = dict(zip(header.split(), row.split(), strict=False))
+    assert columns["EXPIRES"] == status["expiresAt"]  # readable: the RFC 3339 time, UTC
+    assert header.split()[:5] == ["NAME", "READY", "SECRET", "EXPIRES", "AGE"]
+    assert row.split()[5] == status["nextRefreshTime"]  # -o wide: NEXT REFRESH
+
+
+def test_an_expiry_in_the_past_clock_skew_does_not_cause_a_refresh_loop(kube_api, operator, ecr, namespace):
+    ecr.expires_at = datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1)
+    create_namespaced_resource(kube_api, namespace, "skewed")
+    body = wait_for(
+        lambda: (b := get_namespaced_resource(kube_api, namespace, "skewed")) and is_ready(b) and b
+    )
+    wait_for_reason(lambda: get_namespaced_resource(kube_api, namespace, "skewed"), "SecretsUpdated")
+    secret = read_secret(kube_api, namespace, "ecr-pull")
+    version = secret.metadata.resource_version
+    # Not trusted: the next refresh is from the documented 12 h lifetime, hours ahead.
+    next_refresh = _time(body["status"]["nextRefreshTime"])
+    assert next_refresh - datetime.datetime.now(datetime.UTC) > datetime.timedelta(hours=5)
+    time.sleep(5)  # several lease and watch cycles: a loop would show here
+    assert ecr.token_calls == 1
+    assert read_secret(kube_api, namespace, "ecr-pull").metadata.resource_version == version

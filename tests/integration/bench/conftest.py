@@ -1,6 +1,6 @@
 """Benchmarks at scale: the real control plane with the webhooks on, ECR on moto (IAM enforced)
-behind counting proxies (one for the webhooks, one for the operator), and the operator's real
-processes in the configuration under test.
+behind two local ECR fronts that count calls (one for the webhooks, one for the operator), and
+the operator's real processes in the configuration under test.
 
 Sizes come from the environment so that a quick run can check the benchmarks themselves:
 ECRCONTROL_BENCH_COUNT (resources, default 1000), ECRCONTROL_BENCH_IDLE_SECONDS (default 600),
@@ -16,7 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from kubernetes import client, config
 
-from ..ecrproxy import CountingProxy
+from secrets_app.localdev.ecr import LocalECR
+
 from ..helpers import delete_all_resources
 from ..webhooks.conftest import mint_key, proxy, web_server, webhooks  # noqa: F401 - fixtures
 
@@ -29,11 +30,11 @@ BENCH_SETTINGS = {"ECRCONTROL_LOG_LEVEL": "INFO", "ECRCONTROL_RECONCILE_LEASE_SE
 
 
 @pytest.fixture(scope="module")
-def operator_ecr(strict_moto) -> Iterator[CountingProxy]:
-    """The operator's own way to ECR, so that its calls are counted apart from the webhooks'."""
-    counting = CountingProxy(strict_moto.url)
-    yield counting
-    counting.close()
+def operator_ecr(strict_moto) -> Iterator[LocalECR]:
+    """The operator's own local ECR (AWS's throttling quota included), so that its calls are
+    counted apart from the webhooks'."""
+    with LocalECR(strict_moto.url) as ecr:
+        yield ecr
 
 
 @pytest.fixture(scope="module")

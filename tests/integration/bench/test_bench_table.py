@@ -7,6 +7,7 @@ the operator in ECRCONTROL_BENCH_TABLE_MODE (default: the embedded default, `man
 
 from __future__ import annotations
 
+import datetime
 import os
 import statistics
 import time
@@ -71,7 +72,7 @@ def test_bench_the_issue_table(
     kube_api, webhooks, proxy, operator_ecr, identities, bench_namespaces, parallel_api, start_operator
 ):
     run = uuid.uuid4().hex[:6]
-    operator_ecr.expires_in = 12 * 3600
+    operator_ecr.token_lifetime = datetime.timedelta(hours=12)
     if MODE == "embedded":
         op = start_operator(operator_ecr.url, embedded=True, **BENCH_SETTINGS)
     else:

@@ -2,7 +2,8 @@
 
 The node (containerd, kubelet, kube-scheduler) joins the session's control plane; the product
 image is built from the repository's Dockerfile and imported into containerd; the chart is
-installed with `helm install --wait` in the host network (no kube-proxy here), against moto for ECR.
+installed with `helm install --wait` in the host network (no kube-proxy here),
+against the local ECR (moto behind a front that answers like AWS).
 If any of it cannot start, these tests error: they are never skipped.
 """
 
@@ -97,7 +98,7 @@ class Release:
         return f"pods:\n{pods}\nevents:\n{events}\nlogs:\n{logs}\nnode:\n{self.node.log_tails(20)}"
 
 
-def _values(node: Node, moto_url: str) -> dict:
+def _values(node: Node, ecr_url: str) -> dict:
     port = int(node.cp.server.rsplit(":", 1)[1])
     return {
         "image": {"repository": IMAGE_REPOSITORY, "tag": IMAGE_TAG, "pullPolicy": "Never"},
@@ -108,7 +109,7 @@ def _values(node: Node, moto_url: str) -> dict:
         "extraEnv": [
             {"name": "KUBERNETES_SERVICE_HOST", "value": "127.0.0.1"},
             {"name": "KUBERNETES_SERVICE_PORT", "value": str(port)},
-            {"name": "AWS_ENDPOINT_URL_ECR", "value": moto_url},
+            {"name": "AWS_ENDPOINT_URL_ECR", "value": ecr_url},
             {"name": "ECRCONTROL_BACKOFF_BASE_SECONDS", "value": "0.5"},
         ],
         "database": {"sqlite": {"storageClassName": STORAGE_CLASS}},
@@ -143,14 +144,14 @@ def _persistent_volume(name: str, path: Path) -> dict:
 
 
 @contextlib.contextmanager
-def installed(node: Node, moto_url: str, name: str, namespace: str, **values) -> Iterator[Release]:
+def installed(node: Node, ecr_url: str, name: str, namespace: str, **values) -> Iterator[Release]:
     """`helm install --wait` of the chart (our values for the test node, then `values`); on exit
     `helm uninstall` (a test may have done it already) and the volume is removed."""
     work = Path(tempfile.mkdtemp(prefix=f"ecrcontrol-{name}-"))
     hostpath = work / "data"
     hostpath.mkdir()
     hostpath.chmod(0o777)  # the pods run as uid 10001; hostPath volumes ignore fsGroup
-    merged = _values(node, moto_url)
+    merged = _values(node, ecr_url)
     for key, value in values.items():
         merged[key] = {**merged[key], **value} if isinstance(value, dict) and key in merged else value
     values_file = work / "values.json"
@@ -184,7 +185,7 @@ def installed(node: Node, moto_url: str, name: str, namespace: str, **values) ->
 
 
 @pytest.fixture(scope="module")
-def release(node: Node, product_image: str, moto_server) -> Iterator[Release]:
+def release(node: Node, product_image: str, local_ecr) -> Iterator[Release]:
     """The default install (self-generated webhook TLS, SQLite), shared by test_install.py."""
-    with installed(node, moto_server.url, RELEASE, NAMESPACE) as rel:
+    with installed(node, local_ecr.url, RELEASE, NAMESPACE) as rel:
         yield rel

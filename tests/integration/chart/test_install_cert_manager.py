@@ -35,8 +35,8 @@ def cert_manager(node) -> Iterator[CertManager]:
 
 
 @pytest.fixture(scope="module")
-def cm_release(node, product_image, moto_server, cert_manager) -> Iterator[Release]:
-    with installed(node, moto_server.url, NAME, NAMESPACE, webhooks={"tls": "cert-manager"}) as rel:
+def cm_release(node, product_image, local_ecr, cert_manager) -> Iterator[Release]:
+    with installed(node, local_ecr.url, NAME, NAMESPACE, webhooks={"tls": "cert-manager"}) as rel:
         yield rel
 
 

@@ -18,10 +18,10 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from secrets_app.kube.api import Kube
+from secrets_app.localdev.ecr import LocalECR
 from secrets_app.localdev.webserver import WebServer
 from secrets_app.webhooks import registration
 
-from ..ecrproxy import CountingProxy
 from ..helpers import GROUP, VERSION, delete_all_resources, wait_for
 from ..operator import process_env
 
@@ -32,11 +32,10 @@ ECR_PULL_POLICY = {
 
 
 @pytest.fixture(scope="module")
-def proxy(strict_moto) -> Iterator[CountingProxy]:
-    """ECR for the webhook and the operator: moto enforcing IAM, behind a counting proxy."""
-    proxy = CountingProxy(strict_moto.url)
-    yield proxy
-    proxy.close()
+def proxy(strict_moto) -> Iterator[LocalECR]:
+    """ECR for the webhook and the operator: the local ECR in front of moto enforcing IAM."""
+    with LocalECR(strict_moto.url) as ecr:
+        yield ecr
 
 
 @pytest.fixture(scope="module")
