@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import datetime
 import functools
+import json
 import uuid
 from collections.abc import Callable
 
@@ -37,6 +38,13 @@ def _translated(func: Callable) -> Callable:
             raise Unavailable(0, "Unavailable", f"API server unreachable: {exc}") from None
 
     return wrapper
+
+
+def _json(response) -> dict:
+    """The body of a response read with `_preload_content=False`. The JSON as the API server sent
+    it: what callers want anyway, and several times cheaper than the client's model classes
+    (deserializing and re-serializing a Secret costs about a millisecond of CPU)."""
+    return json.loads(response.data)
 
 
 class Kube:
@@ -137,23 +145,30 @@ class Kube:
     @_translated
     def get_secret(self, namespace: str, name: str) -> dict | None:
         try:
-            secret = self.core.read_namespaced_secret(name, namespace, _request_timeout=REQUEST_TIMEOUT)
+            return _json(
+                self.core.read_namespaced_secret(
+                    name, namespace, _request_timeout=REQUEST_TIMEOUT, _preload_content=False
+                )
+            )
         except ApiException as exc:
             if exc.status == 404:
                 return None
             raise
-        return connection.to_dict(secret)
 
     @_translated
     def create_secret(self, namespace: str, body: dict) -> dict:
-        return connection.to_dict(
-            self.core.create_namespaced_secret(namespace, body, _request_timeout=REQUEST_TIMEOUT)
+        return _json(
+            self.core.create_namespaced_secret(
+                namespace, body, _request_timeout=REQUEST_TIMEOUT, _preload_content=False
+            )
         )
 
     @_translated
     def replace_secret(self, namespace: str, name: str, body: dict) -> dict:
-        return connection.to_dict(
-            self.core.replace_namespaced_secret(name, namespace, body, _request_timeout=REQUEST_TIMEOUT)
+        return _json(
+            self.core.replace_namespaced_secret(
+                name, namespace, body, _request_timeout=REQUEST_TIMEOUT, _preload_content=False
+            )
         )
 
     @_translated
@@ -168,12 +183,15 @@ class Kube:
                 raise
 
     @_translated
-    def list_owned_secrets(self, owner_uid: str) -> list[dict]:
+    def list_owned_secrets(self, owner_uid: str, namespace: str = "") -> list[dict]:
+        """Our Secrets of one owner, in `namespace` only if given (much cheaper than all of them)."""
         selector = f"{MANAGED_BY_LABEL}={MANAGED_BY},{OWNER_UID_LABEL}={owner_uid}"
-        found = self.core.list_secret_for_all_namespaces(
-            label_selector=selector, _request_timeout=REQUEST_TIMEOUT
-        )
-        return [connection.to_dict(s) for s in found.items]
+        options = {"label_selector": selector, "_request_timeout": REQUEST_TIMEOUT, "_preload_content": False}
+        if namespace:
+            found = self.core.list_namespaced_secret(namespace, **options)
+        else:
+            found = self.core.list_secret_for_all_namespaces(**options)
+        return _json(found).get("items") or []
 
     # -- admission webhook configurations ----------------------------------------------------
     @_translated
@@ -274,7 +292,9 @@ class Kube:
             last_timestamp=now,
             count=1,
         )
-        self.core.create_namespaced_event(namespace, event, _request_timeout=REQUEST_TIMEOUT)
+        self.core.create_namespaced_event(
+            namespace, event, _request_timeout=REQUEST_TIMEOUT, _preload_content=False
+        )
 
 
 __all__ = ["Kube", "KubeError"]

@@ -161,7 +161,8 @@ class _Reconciler:
     def _prune(self, targets: set[str]) -> None:
         """Delete our Secrets that are no longer wanted (namespace removed, secretName changed)."""
         wanted = {(ns, self.spec["secretName"]) for ns in targets}
-        for secret in self.kube.list_owned_secrets(self.meta["uid"]):
+        # A namespaced resource only ever writes in its own namespace.
+        for secret in self.kube.list_owned_secrets(self.meta["uid"], self.meta.get("namespace", "")):
             meta = secret["metadata"]
             if (meta["namespace"], meta["name"]) not in wanted:
                 self.kube.delete_secret(meta["namespace"], meta["name"], meta["uid"])
