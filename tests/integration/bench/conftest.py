@@ -9,16 +9,20 @@ ECRCONTROL_BENCH_MODES (default "embedded,workers-2,workers-4").
 
 from __future__ import annotations
 
+import collections
+import json
 import os
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from kubernetes import client, config
+from kubernetes.client.rest import ApiException
 
 from secrets_app.localdev.ecr import LocalECR
 
-from ..helpers import delete_all_resources
+from ..helpers import GROUP, VERSION, delete_all_resources
 from ..webhooks.conftest import mint_key, proxy, web_server, webhooks  # noqa: F401 - fixtures
 
 COUNT = int(os.environ.get("ECRCONTROL_BENCH_COUNT", "1000"))
@@ -60,8 +64,8 @@ def parallel_api(control_plane):
 
 @pytest.fixture(scope="module")
 def bench_namespaces(kube_api, parallel_api) -> list[str]:
-    """COUNT // 2 namespaces (at least 10), created once for the module and deleted after it."""
-    names = [f"bench-{i:03d}" for i in range(max(10, COUNT // 2))]
+    """COUNT // 2 namespaces (at least 100, for the issue table), created once for the module and deleted after it."""
+    names = [f"bench-{i:03d}" for i in range(max(100, COUNT // 2))]
     existing = {n.metadata.name for n in client.CoreV1Api(kube_api).list_namespace().items}
 
     def create(name):
@@ -76,3 +80,28 @@ def bench_namespaces(kube_api, parallel_api) -> list[str]:
     yield names
     delete_all_resources(kube_api)
     parallel_api([delete(n) for n in names])
+
+
+def create_namespaced(api, body: dict, denials: collections.Counter) -> None:
+    """Create an AWSECRImagePullSecret as a GitOps tool would: a denied create (e.g. the webhook
+    could not reach ECR, throttled) is counted by its message and tried again a second later."""
+    for attempt in range(30):
+        try:
+            client.CustomObjectsApi(api).create_namespaced_custom_object(
+                GROUP, VERSION, body["metadata"]["namespace"], "awsecrimagepullsecrets", body
+            )
+            return
+        except ApiException as exc:
+            message = json.loads(exc.body or "{}").get("message", str(exc.reason)) if exc.body else exc.reason
+            denials[f"{exc.status}: {str(message)[:160]}"] += 1
+            if attempt == 29:
+                raise
+            time.sleep(1)
+
+
+def denial_line(denials: collections.Counter) -> str:
+    if not denials:
+        return "no create was denied"
+    return f"{sum(denials.values())} creates denied and retried: " + "; ".join(
+        f"{count}x {message}" for message, count in denials.most_common(3)
+    )

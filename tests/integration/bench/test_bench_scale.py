@@ -12,6 +12,7 @@ live 12 hours, so that the idle period that follows is really idle.
 
 from __future__ import annotations
 
+import collections
 import datetime
 import os
 import time
@@ -22,7 +23,7 @@ from kubernetes import client
 
 from ..helpers import GROUP, VERSION, aws_access
 from . import measure
-from .conftest import BENCH_SETTINGS, COUNT, IDENTITIES, IDLE_SECONDS, MODES
+from .conftest import BENCH_SETTINGS, COUNT, IDENTITIES, IDLE_SECONDS, MODES, create_namespaced, denial_line
 
 pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True)]
 
@@ -39,12 +40,10 @@ def _namespaced(namespace: str, name: str, secret_name: str, key: tuple[str, str
     }
 
 
-def _create(body: dict, started: dict, key):
+def _create(body: dict, started: dict, key, denials):
     def call(api):
         started[key] = time.monotonic()
-        client.CustomObjectsApi(api).create_namespaced_custom_object(
-            GROUP, VERSION, body["metadata"]["namespace"], "awsecrimagepullsecrets", body
-        )
+        create_namespaced(api, body, denials)
 
     return call
 
@@ -73,6 +72,7 @@ def test_bench_at_scale(
 
     # 1. COUNT namespaced resources, applied at once.
     started: dict = {}
+    denials: collections.Counter = collections.Counter()
     keys = [(namespaces[i % len(namespaces)], f"r-{run}-{i}") for i in range(COUNT)]
     bodies = [
         _namespaced(ns, name, f"pull-{run}-{i}", identities[i % IDENTITIES])
@@ -83,7 +83,7 @@ def test_bench_at_scale(
         measure.SecretTimes(kube_api) as secrets,
     ):
         begin = time.monotonic()
-        parallel_api([_create(body, started, key) for body, key in zip(bodies, keys, strict=True)])
+        parallel_api([_create(body, started, key, denials) for body, key in zip(bodies, keys, strict=True)])
         applied = time.monotonic() - begin
         all_ready = ready.wait_all(set(keys), READY_TIMEOUT)
         done = max(ready.first_ready.get(k, time.monotonic()) for k in keys) - begin
@@ -93,6 +93,7 @@ def test_bench_at_scale(
             f"{'' if all_ready else ' (NOT ALL READY: timed out)'}; "
             f"per resource {measure.percentiles(latencies)}"
         )
+        print(f"    {denial_line(denials)}")
         probe.report("apply", COUNT)
 
         # 2. One ClusterAWSECRImagePullSecret over COUNT/2 namespaces.
