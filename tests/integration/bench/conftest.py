@@ -64,7 +64,7 @@ def parallel_api(control_plane):
 
 @pytest.fixture(scope="module")
 def bench_namespaces(kube_api, parallel_api) -> list[str]:
-    """COUNT // 2 namespaces (at least 100, for the issue table), created once for the module and deleted after it."""
+    """COUNT // 2 namespaces (at least 100, for the issue table), created once for the module."""
     names = [f"bench-{i:03d}" for i in range(max(100, COUNT // 2))]
     existing = {n.metadata.name for n in client.CoreV1Api(kube_api).list_namespace().items}
 
