@@ -159,11 +159,11 @@ def test_bench_the_issue_table(
 
     # A deleted managed Secret restored.
     ns = hundred[0]
-    original = read_secret(kube_api, ns, f"h-{run}")
+    original = read_secret(kube_api, ns, f"one-{run}")
     begin = time.monotonic()
-    client.CoreV1Api(kube_api).delete_namespaced_secret(f"h-{run}", ns)
+    client.CoreV1Api(kube_api).delete_namespaced_secret(f"one-{run}", ns)
     wait_for(
-        lambda: (s := read_secret(kube_api, ns, f"h-{run}")) and s.metadata.uid != original.metadata.uid,
+        lambda: (s := read_secret(kube_api, ns, f"one-{run}")) and s.metadata.uid != original.metadata.uid,
         timeout=180,
         interval=0.02,
     )
