@@ -79,16 +79,16 @@ class Kube:
             raise
 
     @_translated
-    def list_resources(self, kind: Kind, from_cache: bool = False) -> dict:
-        """All objects of `kind`. `from_cache`: the API server's watch cache as it is (resourceVersion
-        "0"), possibly a moment stale, instead of a consistent list, which waits for the cache to
-        catch up with etcd (about 70 ms right after writes)."""
-        return self.custom.list_cluster_custom_object(
-            *self._args(kind),
-            kind.plural,
-            resource_version="0" if from_cache else None,
-            _request_timeout=REQUEST_TIMEOUT,
-        )
+    def list_resources(self, kind: Kind, from_cache: bool = False, namespace: str = "") -> dict:
+        """All objects of `kind` (in `namespace` only, if given). `from_cache`: the API server's watch
+        cache as it is (resourceVersion "0"), possibly a moment stale, instead of a consistent list,
+        which waits for the cache to catch up with etcd (about 70 ms right after writes)."""
+        options = {"resource_version": "0" if from_cache else None, "_request_timeout": REQUEST_TIMEOUT}
+        if namespace:
+            return self.custom.list_namespaced_custom_object(
+                *self._args(kind), namespace, kind.plural, **options
+            )
+        return self.custom.list_cluster_custom_object(*self._args(kind), kind.plural, **options)
 
     @_translated
     def create_resource(self, kind: Kind, body: dict) -> dict:

@@ -12,6 +12,8 @@ import datetime
 import logging
 from dataclasses import dataclass
 
+from django.db import transaction
+
 from ..aws.ecr import ECRError, Token
 from ..choices import SecretState
 from ..kube.api import Kube
@@ -68,6 +70,7 @@ class _Reconciler:
         self.meta, self.spec = body["metadata"], body.get("spec") or {}
         self.now = datetime.datetime.now(datetime.UTC)
         self.wrote = False
+        self._records: dict[str, dict] = {}  # namespace -> ManagedSecret fields, saved together
 
     def targets(self) -> list[str]:
         return specs.targets(self.kind, self.body)
@@ -86,6 +89,7 @@ class _Reconciler:
         refresh_at = schedule.refresh_at(token)
         identity = dockerconfig.identity(credentials.access_key_id, credentials.region)
         syncs = [self._sync_namespace(ns, token, refresh_at, identity) for ns in self.targets()]
+        self._save_records()
         self._prune(set(self.targets()))
         self._finish_synced(syncs, token, refresh_at)
 
@@ -185,18 +189,24 @@ class _Reconciler:
         if written:
             fields["last_written"] = self.now
             self.wrote = True
-        ManagedSecret.objects.update_or_create(
-            cluster=self.cluster,
-            namespace=ns,
-            name=self.spec["secretName"],
-            owner_uid=self.meta["uid"],
-            defaults={
-                **fields,
-                "owner_kind": self.kind.kind,
-                "owner_namespace": self.meta.get("namespace", ""),
-                "owner_name": self.meta["name"],
-            },
-        )
+        self._records[ns] = fields
+
+    def _save_records(self) -> None:
+        """The ManagedSecret rows of this run, in one transaction (one commit, not one per namespace)."""
+        with transaction.atomic():
+            for ns, fields in self._records.items():
+                ManagedSecret.objects.update_or_create(
+                    cluster=self.cluster,
+                    namespace=ns,
+                    name=self.spec["secretName"],
+                    owner_uid=self.meta["uid"],
+                    defaults={
+                        **fields,
+                        "owner_kind": self.kind.kind,
+                        "owner_namespace": self.meta.get("namespace", ""),
+                        "owner_name": self.meta["name"],
+                    },
+                )
 
     # -- status ----------------------------------------------------------------------------
     def _finish_synced(self, syncs: list[_NamespaceSync], token: Token, refresh_at) -> None:

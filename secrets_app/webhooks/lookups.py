@@ -10,6 +10,8 @@ from ..kube.kinds import CLUSTER, NAMESPACED, Kind
 from ..models import Cluster
 from ..services.clusters import kube_for
 
+NAMESPACED_LIST_LIMIT = 3  # more target namespaces than this: one list of all namespaces instead
+
 
 class ClusterLookups:
     def __init__(self, kube: Kube) -> None:
@@ -26,14 +28,17 @@ class ClusterLookups:
     def secret(self, namespace: str, name: str) -> dict | None:
         return self.kube.get_secret(namespace, name)
 
-    def resources(self) -> list[tuple[Kind, dict]]:
+    def resources(self, namespaces: list[str]) -> list[tuple[Kind, dict]]:
         # From the watch cache: admission cannot be exact anyway (two requests in flight do not see
         # each other), and the reconcile reports any clash; a consistent list would add ~70 ms.
-        return [
-            (kind, item)
-            for kind in (NAMESPACED, CLUSTER)
-            for item in self.kube.list_resources(kind, from_cache=True)["items"]
-        ]
+        # Namespaced resources only from the namespaces in question when they are few: with a
+        # thousand resources, listing them all on every admission is most of its cost.
+        found = [(CLUSTER, item) for item in self.kube.list_resources(CLUSTER, from_cache=True)["items"]]
+        scopes = namespaces if len(namespaces) <= NAMESPACED_LIST_LIMIT else [""]
+        for namespace in scopes:
+            listed = self.kube.list_resources(NAMESPACED, from_cache=True, namespace=namespace)
+            found += [(NAMESPACED, item) for item in listed["items"]]
+        return found
 
     def check_credentials(self, credentials: ecr.Credentials) -> None:
         ecr.get_token(credentials, timeout=settings.ECRCONTROL_WEBHOOK_ECR_TIMEOUT_SECONDS)

@@ -51,7 +51,8 @@ class Lookups(Protocol):
 
     def secret(self, namespace: str, name: str) -> dict | None: ...
 
-    def resources(self) -> list[tuple[Kind, dict]]: ...
+    def resources(self, namespaces: list[str]) -> list[tuple[Kind, dict]]:
+        """Every resource that may target one of `namespaces` (others may be included)."""
 
     def check_credentials(self, credentials: Credentials) -> None:
         """Raise ECRError when ECR does not give these credentials a token."""
@@ -125,7 +126,7 @@ def _check_targets(review, kind: Kind, lookups: Lookups, problems: list[str], wa
         return
     others = [
         (other_kind, body)
-        for other_kind, body in lookups.resources()
+        for other_kind, body in lookups.resources(wanted)
         if not _is_same(other_kind, body, kind, review) and specs.spec_of(body).get("secretName") == name
     ]
     for ns in wanted:

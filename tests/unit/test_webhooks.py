@@ -68,7 +68,7 @@ class FakeLookups:
     def secret(self, namespace, name):
         return self.secrets.get((namespace, name))
 
-    def resources(self):
+    def resources(self, namespaces):
         return self._resources
 
     def check_credentials(self, credentials):
@@ -319,7 +319,7 @@ def test_update_checks_only_the_namespaces_it_adds():
 
 def test_a_failed_cluster_lookup_denies_with_a_server_error_to_retry():
     class Down(FakeLookups):
-        def resources(self):
+        def resources(self, namespaces):
             raise Unavailable(0, "Unavailable", "API server unreachable: connection refused")
 
     response = validate(review("CREATE"), Down())
