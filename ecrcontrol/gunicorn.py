@@ -8,6 +8,8 @@ ECRCONTROL_TLS_CERT_FILE and ECRCONTROL_TLS_KEY_FILE. There is no plain-HTTP fal
 
 import os
 
+from secrets_app.localdev.processes import forks_die_with_parent
+
 bind = [os.environ.get("ECRCONTROL_BIND", "0.0.0.0:8443")]
 certfile = os.environ.get("ECRCONTROL_TLS_CERT_FILE", "")
 keyfile = os.environ.get("ECRCONTROL_TLS_KEY_FILE", "")
@@ -24,3 +26,6 @@ accesslog = "-"
 # No runtime control socket: it would be written under $HOME, which is read-only in the image
 # (readOnlyRootFilesystem); the chart manages the processes.
 control_socket_disable = True
+# Started by `make run` or the tests (and only then): the workers die with the master, even
+# when it is killed with SIGKILL.
+forks_die_with_parent()

@@ -165,6 +165,12 @@ LOGGING = {
     },
 }
 
+# Sharing between processes (secrets_app/services/sharing.py): a lock file per AWS identity, on a
+# directory every worker and web process of this machine or pod sees.
+ECRCONTROL_LOCK_DIR = Path(os.environ.get("ECRCONTROL_LOCK_DIR", DATA_DIR / "locks"))
+# How long a worker waits for the Secret holding a token another worker has just fetched.
+ECRCONTROL_TOKEN_SHARE_WAIT_SECONDS = float(os.environ.get("ECRCONTROL_TOKEN_SHARE_WAIT_SECONDS", "3"))
+
 # Refresh and retry (seconds unless said otherwise). See secrets_app/services/schedule.py.
 ECRCONTROL_REFRESH_FRACTION = float(os.environ.get("ECRCONTROL_REFRESH_FRACTION", "0.5"))
 if not 0.05 <= ECRCONTROL_REFRESH_FRACTION <= 0.95:
@@ -185,6 +191,9 @@ ECRCONTROL_RECONCILE_LEASE_SECONDS = float(os.environ.get("ECRCONTROL_RECONCILE_
 # The validating webhook's try of new credentials against ECR: one attempt, well inside the
 # webhook configuration's timeoutSeconds (10).
 ECRCONTROL_WEBHOOK_ECR_TIMEOUT_SECONDS = float(os.environ.get("ECRCONTROL_WEBHOOK_ECR_TIMEOUT_SECONDS", "4"))
+# Credentials the validating webhook saw ECR accept are not tried again for this long
+# (secrets_app/webhooks/verdicts.py); 0: try them on every create.
+ECRCONTROL_WEBHOOK_VERDICT_SECONDS = float(os.environ.get("ECRCONTROL_WEBHOOK_VERDICT_SECONDS", "60"))
 # "Refresh now" (dashboard and REST API): at most one manual refresh per access key and region
 # in this many seconds, so that a click storm cannot exhaust the ECR quota.
 ECRCONTROL_MANUAL_REFRESH_SECONDS = float(os.environ.get("ECRCONTROL_MANUAL_REFRESH_SECONDS", "60"))

@@ -11,6 +11,12 @@ class SecretsAppConfig(AppConfig):
     verbose_name = "ECR pull secrets"
     default_auto_field = "django.db.models.BigAutoField"
 
+    def ready(self) -> None:
+        # Started by `make run` or the tests: the processes this one forks die with it too.
+        from .localdev.processes import forks_die_with_parent
+
+        forks_die_with_parent()
+
 
 class EcrcontrolAdminConfig(admin_apps.AdminConfig):
     """Django's admin, with ecrcontrol's site (its title and the dashboard as the home page)."""

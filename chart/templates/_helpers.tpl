@@ -84,6 +84,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   value: {{ include "ecrcontrol.allowedHosts" . | quote }}
 - name: ECRCONTROL_LOG_LEVEL
   value: {{ .Values.logLevel | quote }}
+# Locks and records the processes of a pod share per AWS identity (never a key or a token): on
+# the pod's writable /tmp, which every container of the pod mounts.
+- name: ECRCONTROL_LOCK_DIR
+  value: /tmp/ecrcontrol-locks
 {{- if eq .Values.database.mode "external" }}
 - name: DATABASE_URL
   valueFrom:

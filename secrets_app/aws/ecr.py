@@ -97,7 +97,10 @@ def get_token(credentials: Credentials, timeout: float | None = None) -> Token:
     if timeout:
         config = config.merge(
             botocore.config.Config(
-                connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 1, "mode": "standard"}
+                # total_max_attempts counts the first try; botocore's max_attempts would not.
+                connect_timeout=timeout,
+                read_timeout=timeout,
+                retries={"total_max_attempts": 1, "mode": "standard"},
             )
         )
     with _session_lock:  # boto3 sessions are not thread-safe; creating a client from one is quick
@@ -108,7 +111,9 @@ def get_token(credentials: Credentials, timeout: float | None = None) -> Token:
             aws_secret_access_key=credentials.secret_access_key,
             config=config,
         )
-    issued_at = datetime.datetime.now(datetime.UTC)
+    # Whole seconds, as the Secret's annotations record them: a worker that takes the token from
+    # a Secret (services.tokens) then computes the same refresh point as the one that fetched it.
+    issued_at = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     try:
         data = ecr.get_authorization_token()["authorizationData"][0]
     except botocore.exceptions.ClientError as exc:
@@ -124,6 +129,6 @@ def get_token(credentials: Credentials, timeout: float | None = None) -> Token:
         registry=data["proxyEndpoint"].removeprefix("https://").removeprefix("http://").rstrip("/"),
         username=username,
         password=password,
-        expires_at=data["expiresAt"].astimezone(datetime.UTC),
+        expires_at=data["expiresAt"].astimezone(datetime.UTC).replace(microsecond=0),
         issued_at=issued_at,
     )

@@ -18,7 +18,7 @@ from kubernetes.client.rest import ApiException
 
 from . import connection
 from .errors import KubeError, Unavailable, from_api_exception
-from .kinds import GROUP, MANAGED_BY, MANAGED_BY_LABEL, OWNER_UID_LABEL, Kind
+from .kinds import GROUP, MANAGED_BY, MANAGED_BY_LABEL, OWNER_UID_LABEL, TOKEN_SOURCE_LABEL, Kind
 
 REQUEST_TIMEOUT = (5, 30)
 _WEBHOOK_KINDS = {
@@ -192,6 +192,15 @@ class Kube:
         else:
             found = self.core.list_secret_for_all_namespaces(**options)
         return _json(found).get("items") or []
+
+    @_translated
+    def list_token_secrets(self, source: str, limit: int = 10) -> list[dict]:
+        """Managed Secrets (any owner) holding a token from the credentials named `source`."""
+        selector = f"{MANAGED_BY_LABEL}={MANAGED_BY},{TOKEN_SOURCE_LABEL}={source}"
+        found = self.core.list_secret_for_all_namespaces(
+            label_selector=selector, limit=limit, _request_timeout=REQUEST_TIMEOUT
+        )
+        return [connection.to_dict(s) for s in found.items]
 
     # -- admission webhook configurations ----------------------------------------------------
     @_translated

@@ -27,4 +27,7 @@ BY_NAME = {k.kind: k for k in (NAMESPACED, CLUSTER, LEGACY)}
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "ecrcontrol"
 OWNER_UID_LABEL = "ecrcontrol.io/owner-uid"
+# On managed Secrets: which credentials their token came from, as a keyed hash (services.sharing),
+# so that another worker can take a fresh token from them instead of calling ECR again.
+TOKEN_SOURCE_LABEL = "ecrcontrol.io/token-source"
 EXPIRY_ANNOTATION = "expiry"

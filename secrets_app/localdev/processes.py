@@ -1,4 +1,10 @@
-"""Child processes that die with their parent, log to a file, and say why when they fail."""
+"""Child processes that die with their parent, log to a file, and say why when they fail.
+
+"Die with the parent" holds down the tree, even when the parent is killed with SIGKILL and no
+cleanup of ours runs: each child asks the kernel for SIGKILL when its parent dies
+(PR_SET_PDEATHSIG), and the Python children we start (marked by DIE_WITH_PARENT_ENV) do the same
+for every process they fork, such as django-q2's sentinel and workers or gunicorn's workers.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,14 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
+# Set in the environment of every process started here: its own forks die with it as well.
+DIE_WITH_PARENT_ENV = "ECRCONTROL_DIE_WITH_PARENT"
 
 
 class ComponentError(RuntimeError):
@@ -33,6 +42,29 @@ def _die_with_parent() -> None:
         pass
 
 
+_forking = {"main_thread": False}
+
+
+def _note_forking_thread() -> None:
+    _forking["main_thread"] = threading.current_thread() is threading.main_thread()
+
+
+def _fork_dies_with_parent() -> None:
+    # The kernel ties PDEATHSIG to the thread that forked: a fork from a short-lived thread would
+    # be killed when that thread ends, so only forks of the main thread (django-q2's and
+    # gunicorn's process managers fork from it) ask for it.
+    if _forking["main_thread"]:
+        _die_with_parent()
+
+
+def forks_die_with_parent() -> None:
+    """In a process started here (DIE_WITH_PARENT_ENV set): every fork of its main thread dies
+    with it. Called once at startup (secrets_app's AppConfig.ready); a no-op elsewhere."""
+    if os.environ.get(DIE_WITH_PARENT_ENV) and not getattr(forks_die_with_parent, "done", False):
+        os.register_at_fork(before=_note_forking_thread, after_in_child=_fork_dies_with_parent)
+        forks_die_with_parent.done = True
+
+
 class Process:
     def __init__(self, name: str, argv: list[str], log_path: Path, env: dict[str, str] | None = None):
         self.name = name
@@ -48,7 +80,7 @@ class Process:
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env=self.env,
+            env={**(os.environ if self.env is None else self.env), DIE_WITH_PARENT_ENV: "1"},
             preexec_fn=_die_with_parent,
             start_new_session=True,
         )

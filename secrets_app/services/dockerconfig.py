@@ -15,6 +15,7 @@ from ..kube.kinds import (
     MANAGED_BY,
     MANAGED_BY_LABEL,
     OWNER_UID_LABEL,
+    TOKEN_SOURCE_LABEL,
 )
 
 SECRET_TYPE = "kubernetes.io/dockerconfigjson"
@@ -24,6 +25,7 @@ DATA_KEY = ".dockerconfigjson"
 HASH_ANNOTATION = "ecrcontrol.io/data-hash"
 REFRESH_ANNOTATION = "ecrcontrol.io/refresh-at"
 IDENTITY_ANNOTATION = "ecrcontrol.io/identity"
+ISSUED_ANNOTATION = "ecrcontrol.io/issued-at"
 
 
 def rfc3339(value) -> str:
@@ -47,9 +49,10 @@ def parse_time(value: str | None) -> datetime.datetime | None:
 
 
 def desired_secret(
-    owner: dict, namespace: str, token: Token, refresh_at: datetime.datetime, identity: str
+    owner: dict, namespace: str, token: Token, refresh_at: datetime.datetime, identity: str, source: str
 ) -> dict:
-    """The complete Secret for one namespace, owned by the custom resource `owner`."""
+    """The complete Secret for one namespace, owned by the custom resource `owner`. `source`
+    names the credentials the token came from (services.sharing.source)."""
     auth = base64.b64encode(f"{token.username}:{token.password}".encode()).decode()
     config = {
         "auths": {token.registry: {"username": token.username, "password": token.password, "auth": auth}}
@@ -63,9 +66,14 @@ def desired_secret(
         "metadata": {
             "name": owner["spec"]["secretName"],
             "namespace": namespace,
-            "labels": {MANAGED_BY_LABEL: MANAGED_BY, OWNER_UID_LABEL: meta["uid"]},
+            "labels": {
+                MANAGED_BY_LABEL: MANAGED_BY,
+                OWNER_UID_LABEL: meta["uid"],
+                TOKEN_SOURCE_LABEL: source,
+            },
             "annotations": {
                 EXPIRY_ANNOTATION: rfc3339(token.expires_at),
+                ISSUED_ANNOTATION: rfc3339(token.issued_at),
                 REFRESH_ANNOTATION: rfc3339(refresh_at),
                 IDENTITY_ANNOTATION: identity,
                 HASH_ANNOTATION: _hash(data),
@@ -83,6 +91,25 @@ def desired_secret(
         },
         "data": data,
     }
+
+
+def token_in(secret: dict) -> tuple[Token, datetime.datetime] | None:
+    """The token a managed Secret holds, and its refresh point; None if it cannot be trusted
+    (edited by hand, or written before the annotations it needs)."""
+    meta = secret.get("metadata") or {}
+    annotations, data = meta.get("annotations") or {}, secret.get("data") or {}
+    times = [
+        parse_time(annotations.get(a)) for a in (EXPIRY_ANNOTATION, ISSUED_ANNOTATION, REFRESH_ANNOTATION)
+    ]
+    if None in times or annotations.get(HASH_ANNOTATION) != _hash(data) or DATA_KEY not in data:
+        return None
+    try:
+        auths = json.loads(base64.b64decode(data[DATA_KEY]))["auths"]
+        [(registry, entry)] = auths.items()
+        token = Token(registry, entry["username"], entry["password"], times[0], times[1])
+    except (ValueError, KeyError, TypeError):
+        return None
+    return token, times[2]
 
 
 def is_ours(existing: dict, owner: dict) -> bool:

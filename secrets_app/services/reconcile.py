@@ -20,7 +20,7 @@ from ..kube.api import Kube
 from ..kube.errors import Forbidden, KubeError, NotFound
 from ..kube.kinds import BY_NAME, LEGACY, Kind
 from ..models import Cluster, ManagedSecret
-from . import conversion, dockerconfig, mirror, schedule, specs, status
+from . import conversion, dockerconfig, mirror, schedule, sharing, specs, status
 from .clusters import kube_for
 from .specs import SpecError
 from .tokens import cache
@@ -82,13 +82,14 @@ class _Reconciler:
             self._finish(status.Outcome(False, status.INVALID_SPEC, str(exc)), requeue_at=None)
             return
         try:
-            token = cache.get(credentials, fetched_after=self.token_since)
+            token = cache.get(credentials, fetched_after=self.token_since, kube=self.kube)
         except ECRError as exc:
             self._token_failed(exc, credentials.region)
             return
         refresh_at = schedule.refresh_at(token)
         identity = dockerconfig.identity(credentials.access_key_id, credentials.region)
-        syncs = [self._sync_namespace(ns, token, refresh_at, identity) for ns in self.targets()]
+        source = sharing.source(credentials)
+        syncs = [self._sync_namespace(ns, token, refresh_at, identity, source) for ns in self.targets()]
         self._save_records()
         self._prune(set(self.targets()))
         self._finish_synced(syncs, token, refresh_at)
@@ -112,9 +113,11 @@ class _Reconciler:
             self._event("Warning", status.AUTH_TOKEN_FAILED, message)
 
     # -- Secrets ---------------------------------------------------------------------------
-    def _sync_namespace(self, ns: str, token: Token, refresh_at, identity: str) -> _NamespaceSync:
+    def _sync_namespace(
+        self, ns: str, token: Token, refresh_at, identity: str, source: str
+    ) -> _NamespaceSync:
         name = self.spec["secretName"]
-        desired = dockerconfig.desired_secret(self.body, ns, token, refresh_at, identity)
+        desired = dockerconfig.desired_secret(self.body, ns, token, refresh_at, identity, source)
         action, reason = "creating", "CreateSecretError"
         try:
             existing = self.kube.get_secret(ns, name)

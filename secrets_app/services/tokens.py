@@ -1,18 +1,30 @@
-"""One ECR token per AWS identity and region per refresh, shared by every resource that uses it.
+"""One ECR token per AWS identity and region per refresh, shared by every resource that uses it,
+in every worker process.
 
-The cache lives in the worker's memory (the token is a registry password: it is not written to
-the database). A rejected identity is remembered too, so N resources with bad keys cost one call.
+In a process, tokens are cached in memory until their refresh point (the token is a registry
+password: it is not written to the database, nor to any file). Between worker processes, getting
+a token happens under a short lock per identity (services.sharing): under it, a worker first
+takes a fresh token that another worker fetched already, from a managed Secret that holds it
+(labelled with the credentials' keyed hash), and only then calls ECR. The lock's record tells
+the next worker what came of the last call (a failure is shared too, so N workers meeting bad
+keys cost one call), and that a Secret with the new token is about to appear.
 """
 
 from __future__ import annotations
 
 import datetime
-import hashlib
 import threading
+import time
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from ..aws import ecr
-from . import schedule
+from ..kube.api import Kube
+from ..kube.errors import KubeError
+from . import dockerconfig, schedule, sharing
+
+POLL_SECONDS = 0.1
 
 
 @dataclass
@@ -23,39 +35,105 @@ class _Entry:
     fetched_at: datetime.datetime
 
 
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def _time(value) -> datetime.datetime | None:
+    return dockerconfig.parse_time(value) if isinstance(value, str) else None
+
+
 class TokenCache:
     def __init__(self) -> None:
         self._entries: dict[str, _Entry] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
-        self.calls = 0  # ECR calls made: for tests and benchmarks
+        self.calls = 0  # ECR calls made by this process: for tests and benchmarks
 
-    @staticmethod
-    def key(credentials: ecr.Credentials) -> str:
-        raw = "\0".join((credentials.access_key_id, credentials.secret_access_key, credentials.region))
-        return hashlib.sha256(raw.encode()).hexdigest()
-
-    def get(self, credentials: ecr.Credentials, fetched_after: datetime.datetime | None = None) -> ecr.Token:
+    def get(
+        self,
+        credentials: ecr.Credentials,
+        fetched_after: datetime.datetime | None = None,
+        kube: Kube | None = None,
+    ) -> ecr.Token:
         """A token valid until its refresh point; raises the cached or new `ECRError`.
 
-        `fetched_after`: a manual refresh started then; an entry fetched before it is not used."""
-        key = self.key(credentials)
+        `fetched_after`: a manual refresh started then; a token fetched before it is not used.
+        `kube`: the cluster whose managed Secrets may hold a token another worker fetched."""
+        key = sharing.source(credentials)
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
-            now = datetime.datetime.now(datetime.UTC)
             entry = self._entries.get(key)
-            stale = fetched_after is not None and entry is not None and entry.fetched_at < fetched_after
-            if entry is None or entry.valid_until <= now or stale:
-                entry = self._fetch(credentials)
+            if not self._usable(entry, fetched_after):
+                with sharing.locked(f"{key}.token") as record:
+                    entry = self._from_other_workers(key, record.data, fetched_after, kube)
+                    if entry is None:
+                        entry = self._fetch(credentials)
+                        record.save(self._record(key, entry))
                 self._entries[key] = entry
         if entry.error:
             raise entry.error
         return entry.token
 
+    @staticmethod
+    def _usable(entry: _Entry | None, fetched_after: datetime.datetime | None) -> bool:
+        if entry is None or entry.valid_until <= _now():
+            return False
+        return fetched_after is None or entry.fetched_at >= fetched_after
+
+    # -- from another worker -------------------------------------------------------------------
+    def _from_other_workers(
+        self, key: str, record: dict, fetched_after: datetime.datetime | None, kube: Kube | None
+    ) -> _Entry | None:
+        """What another worker got for these credentials, if it is still good; else None."""
+        fetched_at, until = _time(record.get("fetched_at")), _time(record.get("until"))
+        recent = (
+            record.get("source") == key
+            and fetched_at is not None
+            and until is not None
+            and until > _now()
+            and (fetched_after is None or fetched_at >= fetched_after)
+        )
+        if recent and record.get("error"):
+            error = ecr.ECRError(
+                record["error"], permanent=bool(record.get("permanent")), code=record.get("code", "")
+            )
+            error.retry_at = until
+            return _Entry(None, error, until, fetched_at)
+        if kube is None:
+            return None
+        # Just fetched by another worker: its Secrets are being written; wait for the first.
+        wait = settings.ECRCONTROL_TOKEN_SHARE_WAIT_SECONDS if recent and record.get("ok") else 0
+        deadline = time.monotonic() + wait
+        while True:
+            entry = self._from_secrets(kube, key, fetched_after)
+            if entry or time.monotonic() >= deadline:
+                return entry
+            time.sleep(POLL_SECONDS)
+
+    @staticmethod
+    def _from_secrets(kube: Kube, key: str, fetched_after: datetime.datetime | None) -> _Entry | None:
+        try:
+            secrets = kube.list_token_secrets(key)
+        except KubeError:
+            return None  # then this worker asks ECR itself
+        now, best = _now(), None
+        for secret in secrets:
+            found = dockerconfig.token_in(secret)
+            if found is None:
+                continue
+            token, refresh_at = found
+            if refresh_at <= now or (fetched_after and token.issued_at < fetched_after):
+                continue
+            if best is None or token.issued_at > best.token.issued_at:
+                best = _Entry(token, None, refresh_at, token.issued_at)
+        return best
+
+    # -- from ECR ------------------------------------------------------------------------------
     def _fetch(self, credentials: ecr.Credentials) -> _Entry:
         self.calls += 1
-        now = datetime.datetime.now(datetime.UTC)
+        now = _now()
         try:
             token = ecr.get_token(credentials)
         except ecr.ECRError as exc:
@@ -65,6 +143,19 @@ class TokenCache:
             exc.retry_at = until  # every reconcile that meets this error reports the same retry time
             return _Entry(None, exc, until, now)
         return _Entry(token, None, schedule.refresh_at(token), now)
+
+    @staticmethod
+    def _record(key: str, entry: _Entry) -> dict:
+        """What the next worker needs to know: never the token itself, nor the key."""
+        record = {
+            "source": key,
+            "fetched_at": entry.fetched_at.isoformat(),
+            "until": entry.valid_until.isoformat(),
+            "ok": entry.error is None,
+        }
+        if entry.error:
+            record.update(error=str(entry.error), permanent=entry.error.permanent, code=entry.error.code)
+        return record
 
     def clear(self) -> None:
         with self._guard:

@@ -9,6 +9,7 @@ from ..kube.api import Kube
 from ..kube.kinds import CLUSTER, NAMESPACED, Kind
 from ..models import Cluster
 from ..services.clusters import kube_for
+from . import verdicts
 
 NAMESPACED_LIST_LIMIT = 3  # more target namespaces than this: one list of all namespaces instead
 
@@ -41,4 +42,7 @@ class ClusterLookups:
         return found
 
     def check_credentials(self, credentials: ecr.Credentials) -> None:
-        ecr.get_token(credentials, timeout=settings.ECRCONTROL_WEBHOOK_ECR_TIMEOUT_SECONDS)
+        timeout = settings.ECRCONTROL_WEBHOOK_ECR_TIMEOUT_SECONDS
+        # Waiting for another process's check, then one attempt of our own: inside the
+        # webhook configuration's timeoutSeconds.
+        verdicts.check(credentials, lambda: ecr.get_token(credentials, timeout=timeout), wait=timeout / 2)

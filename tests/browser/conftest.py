@@ -62,10 +62,13 @@ def static_files() -> None:
 
 
 @pytest.fixture(scope="module")
-def web(control_plane, our_crds, django_db_setup, local_ecr, kube_api, static_files) -> Iterator[WebServer]:
+def web(
+    control_plane, our_crds, django_db_setup, local_ecr, kube_api, static_files, tmp_path_factory
+) -> Iterator[WebServer]:
     """gunicorn over TLS, its webhooks registered with the local API server while this module runs.
     Its ECR is the session's local ECR; the worker's is `ecr`, which a test can make fail."""
-    with WebServer(process_env(control_plane.kubeconfig, local_ecr.url)) as server:
+    locks = str(tmp_path_factory.mktemp("web-locks"))
+    with WebServer(process_env(control_plane.kubeconfig, local_ecr.url, ECRCONTROL_LOCK_DIR=locks)) as server:
         try:
             with registered(kube_api, server):
                 yield server

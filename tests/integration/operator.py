@@ -36,6 +36,8 @@ def process_env(kubeconfig: Path, ecr_url: str, **settings: str) -> dict[str, st
 class Operator:
     def __init__(self, kubeconfig: Path, ecr_url: str, logdir: Path, **settings: str) -> None:
         self.logdir = logdir
+        # Its own lock directory: what one test's workers shared must not answer for the next's.
+        settings = {"ECRCONTROL_LOCK_DIR": str(logdir / "locks"), **settings}
         self.env = process_env(kubeconfig, ecr_url, **settings)
         self.worker: Process | None = None
         self.controller: Process | None = None

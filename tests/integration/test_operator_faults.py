@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 import time
 
 from kubernetes import client
 
 from secrets_app.models import ClusterPullSecret, ManagedSecret, NamespacedPullSecret
+from secrets_app.services import refresh
 
 from .helpers import (
     CANARY_SECRET,
@@ -254,3 +256,59 @@ def test_a_secret_released_by_one_resource_is_taken_by_the_one_waiting_for_it(ku
     secret = read_secret(kube_api, namespace, "ecr-pull")
     owner = get_namespaced_resource(kube_api, namespace, "second")
     assert [ref.uid for ref in secret.metadata.owner_references] == [owner["metadata"]["uid"]]
+
+
+def _expiry(secret) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(secret.metadata.annotations["expiry"].replace("Z", "+00:00"))
+
+
+def test_throttling_from_ecr_backs_off_and_recovers_with_every_secret_still_valid(
+    kube_api, start_operator, ecr, namespace
+):
+    # Eight identities (eight calls) against a quota of 1 per second with bursts of 2.
+    ecr.throttle(rate=1, burst=2)
+    start_operator(ecr.url)
+    names = [f"t{i}" for i in range(8)]
+    for i, name in enumerate(names):
+        create_namespaced_resource(
+            kube_api, namespace, name, secret_name=f"pull-{name}", key_id=f"AKIATHROTTLED{i:07d}"
+        )
+
+    def all_ready():
+        """every resource Ready"""
+        return all(is_ready(get_namespaced_resource(kube_api, namespace, n)) for n in names)
+
+    wait_for(all_ready, timeout=120, interval=0.5)
+    assert ecr.throttled > 0  # ECR really throttled: the resources above came through it
+    # Retried with backoff, not in a loop: a few tries per identity (boto3's own retry included).
+    assert ecr.token_calls < 8 * 8, f"{ecr.token_calls} calls for 8 identities"
+    now = datetime.datetime.now(datetime.UTC)
+    secrets = {n: read_secret(kube_api, namespace, f"pull-{n}") for n in names}
+    assert all(_expiry(s) - now > datetime.timedelta(hours=11) for s in secrets.values())
+
+    # Now every call is throttled, and a refresh is asked for: it fails and is retried with
+    # backoff, and the Secret it had keeps its valid token meanwhile.
+    ecr.throttle(rate=1e-9, burst=0)
+    row = NamespacedPullSecret.objects.get(namespace=namespace, name="t0")
+    refresh.request(row)
+    uid = row.uid
+
+    def throttled_event():
+        """a GetAWSAuthTokenFailed event on t0"""
+        events = client.CoreV1Api(kube_api).list_namespaced_event(
+            namespace, field_selector=f"involvedObject.uid={uid}"
+        )
+        return next((e for e in events.items if e.reason == "GetAWSAuthTokenFailed"), None)
+
+    # The status says so too, but only until a retry takes the still-valid token from the Secret.
+    event = wait_for(throttled_event, timeout=30)
+    assert "ThrottlingException" in event.message and "Retrying with backoff" in event.message
+    kept = read_secret(kube_api, namespace, "pull-t0")
+    assert kept.metadata.resource_version == secrets["t0"].metadata.resource_version
+    assert _expiry(kept) > datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=11)
+
+    ecr.throttle()  # back to AWS's quota
+    wait_for(lambda: is_ready(get_namespaced_resource(kube_api, namespace, "t0")), timeout=30)
+    assert all_ready()
+    for name in names:
+        assert _expiry(read_secret(kube_api, namespace, f"pull-{name}")) > datetime.datetime.now(datetime.UTC)

@@ -103,14 +103,16 @@ def test_a_token_from_the_realistic_ecr_expires_in_12_hours_is_refreshed_at_half
     assert _time(secret.metadata.annotations["ecrcontrol.io/refresh-at"]) == next_refresh
     assert ecr.token_calls == 1
 
-    listing = kubectl(control_plane, "get", "aeps", "-n", namespace, "-o", "wide")
+    listing = kubectl(control_plane, "get", "aeps", "-n", namespace)
     assert listing.returncode == 0, listing.stderr
     header, row = listing.stdout.splitlines()
+    assert header.split() == ["NAME", "READY", "SECRET", "EXPIRES", "AGE"]
     assert "<invalid>" not in row
-    columns = dict(zip(header.split(), row.split(), strict=False))
-    assert columns["EXPIRES"] == status["expiresAt"]  # readable: the RFC 3339 time, UTC
-    assert header.split()[:5] == ["NAME", "READY", "SECRET", "EXPIRES", "AGE"]
-    assert row.split()[5] == status["nextRefreshTime"]  # -o wide: NEXT REFRESH
+    assert row.split()[:4] == ["fresh", "True", "ecr-pull", status["expiresAt"]]  # RFC 3339, UTC
+    wide = kubectl(control_plane, "get", "aeps", "-n", namespace, "-o", "wide")
+    header, row = wide.stdout.splitlines()
+    assert header.split() == ["NAME", "READY", "SECRET", "EXPIRES", "AGE", "NEXT", "REFRESH"]
+    assert row.split()[-1] == status["nextRefreshTime"]
 
 
 def test_an_expiry_in_the_past_clock_skew_does_not_cause_a_refresh_loop(kube_api, operator, ecr, namespace):

@@ -110,7 +110,9 @@ OWNER = {
 
 
 def desired(refresh=NOW + datetime.timedelta(hours=6)):
-    return dockerconfig.desired_secret(OWNER, "ns", token(datetime.timedelta(hours=12)), refresh, "id1")
+    return dockerconfig.desired_secret(
+        OWNER, "ns", token(datetime.timedelta(hours=12)), refresh, "id1", "src1"
+    )
 
 
 def test_an_untouched_fresh_secret_is_current_and_a_hand_edit_is_not():

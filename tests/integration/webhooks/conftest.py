@@ -69,8 +69,9 @@ def mint_key(strict_moto):
 
 
 @pytest.fixture(scope="module")
-def web_server(control_plane, our_crds, django_db_setup, proxy) -> Iterator[WebServer]:
-    with WebServer(process_env(control_plane.kubeconfig, proxy.url)) as web:
+def web_server(control_plane, our_crds, django_db_setup, proxy, tmp_path_factory) -> Iterator[WebServer]:
+    locks = str(tmp_path_factory.mktemp("web-locks"))  # its verdicts, not an earlier run's
+    with WebServer(process_env(control_plane.kubeconfig, proxy.url, ECRCONTROL_LOCK_DIR=locks)) as web:
         yield web
 
 

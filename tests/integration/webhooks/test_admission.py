@@ -82,14 +82,13 @@ def test_rejected_credentials_are_denied_with_the_aws_reason_and_never_the_secre
 
 
 def test_an_unreachable_ecr_is_denied_with_a_message_saying_so(
-    kube_api, webhooks, proxy, namespace, valid_key
+    kube_api, webhooks, proxy, namespace, mint_key
 ):
+    key = mint_key(unique("unreachable"))  # a key no earlier test's verdict vouches for
     proxy.unreachable = True
     try:
         message = denial(
-            lambda: create_namespaced_resource(
-                kube_api, namespace, "p", key_id=valid_key[0], secret=valid_key[1]
-            )
+            lambda: create_namespaced_resource(kube_api, namespace, "p", key_id=key[0], secret=key[1])
         )
     finally:
         proxy.unreachable = False
