@@ -74,6 +74,7 @@ def secret(data: str, tamper: bool = False) -> dict:
         Token("r.example", "AWS", data, NOW + datetime.timedelta(hours=12), NOW),
         NOW + datetime.timedelta(hours=6),
         "id",
+        "source",
     )
     desired["metadata"]["resourceVersion"] = "7"
     if tamper:
