@@ -53,11 +53,13 @@ class Handlers:
             if row.observed_generation != row.generation:
                 self.enqueue(key)
             return
-        spec_seen = row is not None and row.uid == meta["uid"] and row.generation == meta.get("generation")
+        if not listed and row and row.uid == meta["uid"] and row.generation == meta.get("generation"):
+            # The spec did not change (a status or metadata write, such as our own status write
+            # arriving before its reconcile recorded the version): note the version, nothing to do.
+            mirror.note_version(row, meta["resourceVersion"])
+            return
         row, created = mirror.upsert(self.cluster, kind, body)
-        if listed or created or (row.observed_generation != row.generation and not spec_seen):
-            # Not for a status-only change (the generation did not move), such as our own status
-            # write arriving before the reconcile that made it has recorded its resourceVersion.
+        if listed or created or row.observed_generation != row.generation:
             self.enqueue(key)
 
     # -- managed Secrets ----------------------------------------------------------------------
@@ -72,6 +74,8 @@ class Handlers:
 
     def secret_changed(self, secret: dict, deleted: bool = False) -> None:
         meta = secret["metadata"]
+        if not deleted and dockerconfig.is_intact(secret):
+            return  # as we wrote it (our own write, whether or not its reconcile recorded it yet)
         if deleted:  # the name is free: a resource that found it held by another owner can take it
             waiting = ManagedSecret.objects.filter(
                 cluster=self.cluster,
@@ -87,8 +91,6 @@ class Handlers:
         ).first()
         if row and row.resource_version == meta["resourceVersion"]:
             return  # the version we wrote
-        if not deleted and dockerconfig.is_intact(secret):
-            return  # as we wrote it (e.g. our own create, seen before the reconcile recorded it)
         for ref in meta.get("ownerReferences") or []:
             if ref.get("kind") in (NAMESPACED.kind, CLUSTER.kind):
                 namespace = meta["namespace"] if ref["kind"] == NAMESPACED.kind else ""

@@ -183,6 +183,14 @@ class Kube:
                 raise
 
     @_translated
+    def list_secrets_named(self, name: str) -> list[dict]:
+        """The Secrets called `name`, in every namespace."""
+        found = self.core.list_secret_for_all_namespaces(
+            field_selector=f"metadata.name={name}", _request_timeout=REQUEST_TIMEOUT, _preload_content=False
+        )
+        return _json(found).get("items") or []
+
+    @_translated
     def list_owned_secrets(self, owner_uid: str, namespace: str = "") -> list[dict]:
         """Our Secrets of one owner, in `namespace` only if given (much cheaper than all of them)."""
         selector = f"{MANAGED_BY_LABEL}={MANAGED_BY},{OWNER_UID_LABEL}={owner_uid}"
@@ -301,9 +309,10 @@ class Kube:
             last_timestamp=now,
             count=1,
         )
-        self.core.create_namespaced_event(
+        response = self.core.create_namespaced_event(
             namespace, event, _request_timeout=REQUEST_TIMEOUT, _preload_content=False
         )
+        response.data  # noqa: B018 - read it all, so that the connection goes back to the pool
 
 
 __all__ = ["Kube", "KubeError"]

@@ -65,6 +65,13 @@ def upsert(cluster: Cluster, kind: Kind, body: dict) -> tuple[PullSecretResource
     return model.objects.create(**key, **fields), True
 
 
+def note_version(row: PullSecretResource, resource_version: str) -> None:
+    """A change that left the spec alone: only the resourceVersion (for optimistic concurrency)."""
+    type(row).objects.filter(pk=row.pk).update(
+        resource_version=resource_version, synced_at=datetime.datetime.now(datetime.UTC)
+    )
+
+
 def forget(cluster: Cluster, kind: Kind, namespace: str, name: str) -> None:
     """Drop the resource's row and its Secrets' rows (matched by name too: the uid may be unknown)."""
     rows = model_for(kind).objects.filter(**lookup(cluster, kind, namespace, name))

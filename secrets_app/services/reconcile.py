@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -26,6 +27,9 @@ from .specs import SpecError
 from .tokens import cache
 
 log = logging.getLogger(__name__)
+
+SYNC_THREADS = 8  # a ClusterAWSECRImagePullSecret's namespaces written this many at a time
+BULK_READ_FROM = 4  # more target namespaces than this: one list of their Secrets, not a read each
 
 MSG_NAMESPACE_MISSING = "namespace {ns} does not exist; the Secret will be created when it does"
 MSG_NAMESPACE_TERMINATING = "namespace {ns} is being deleted"
@@ -89,7 +93,17 @@ class _Reconciler:
         refresh_at = schedule.refresh_at(token)
         identity = dockerconfig.identity(credentials.access_key_id, credentials.region)
         source = sharing.source(credentials)
-        syncs = [self._sync_namespace(ns, token, refresh_at, identity, source) for ns in self.targets()]
+        targets = self.targets()
+        known = self._existing_secrets(targets)
+
+        def sync(ns: str) -> _NamespaceSync:
+            return self._sync_namespace(ns, token, refresh_at, identity, source, known)
+
+        if len(targets) > 1:  # namespaces are independent: write them side by side
+            with ThreadPoolExecutor(min(SYNC_THREADS, len(targets)), thread_name_prefix="sync") as pool:
+                syncs = list(pool.map(sync, targets))
+        else:
+            syncs = [sync(ns) for ns in targets]
         self._save_records()
         self._prune(set(self.targets()))
         self._finish_synced(syncs, token, refresh_at)
@@ -113,14 +127,21 @@ class _Reconciler:
             self._event("Warning", status.AUTH_TOKEN_FAILED, message)
 
     # -- Secrets ---------------------------------------------------------------------------
+    def _existing_secrets(self, targets: list[str]) -> dict[str, dict] | None:
+        """For many namespaces, the Secrets named spec.secretName in all of them with one list (a
+        namespace missing from it has none); for a few, None: each is read on its own."""
+        if len(targets) <= BULK_READ_FROM:
+            return None
+        return {s["metadata"]["namespace"]: s for s in self.kube.list_secrets_named(self.spec["secretName"])}
+
     def _sync_namespace(
-        self, ns: str, token: Token, refresh_at, identity: str, source: str
+        self, ns: str, token: Token, refresh_at, identity: str, source: str, known: dict | None = None
     ) -> _NamespaceSync:
         name = self.spec["secretName"]
         desired = dockerconfig.desired_secret(self.body, ns, token, refresh_at, identity, source)
         action, reason = "creating", "CreateSecretError"
         try:
-            existing = self.kube.get_secret(ns, name)
+            existing = self.kube.get_secret(ns, name) if known is None else known.get(ns)
             if existing is None:
                 written = self.kube.create_secret(ns, desired)
                 self._event("Normal", "SecretCreationSuccess", MSG_CREATED.format(name=name, ns=ns))
