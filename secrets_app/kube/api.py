@@ -268,6 +268,11 @@ class Kube:
             raise
 
     @_translated
+    def list_namespaces(self) -> list[dict]:
+        found = self.core.list_namespace(_request_timeout=REQUEST_TIMEOUT, _preload_content=False)
+        return _json(found).get("items") or []
+
+    @_translated
     def list_events(self, namespace: str, uid: str, limit: int = 20) -> list[dict]:
         """The Events about the object with `uid` (in `namespace`), newest first."""
         found = self.core.list_namespaced_event(

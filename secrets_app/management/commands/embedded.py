@@ -22,7 +22,7 @@ class Command(ControllerCommand):
     requires_system_checks = []
 
     def handle(self, *args, **options) -> None:
-        threads = int(os.environ.get("ECRCONTROL_WORKER_THREADS", "4"))
+        threads = int(os.environ.get("ECRCONTROL_WORKER_THREADS", "8"))
         workers = WorkerThreads(threads, threading.Event()).start()
         queue.use_local(workers.submit)
         try:
