@@ -63,7 +63,7 @@ def reconcile(
         return
     if body["metadata"].get("deletionTimestamp"):
         return  # its Secrets go with it (ownerReferences); the watch removes the row when it is gone
-    row, _ = mirror.upsert(cluster, kind, body)
+    row = mirror.row_for(cluster, kind, body)
     _Reconciler(cluster, kind, kube, body, row, token_since).run()
 
 

@@ -25,7 +25,8 @@ from ..helpers import GROUP, VERSION, aws_access
 from . import measure
 from .conftest import BENCH_SETTINGS, COUNT, IDENTITIES, IDLE_SECONDS, MODES, create_namespaced, denial_line
 
-pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True)]
+# Minutes of measuring, not the suite's 300 s per test.
+pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True), pytest.mark.timeout(4 * 3600)]
 
 TOKEN_SECONDS = float(os.environ.get("ECRCONTROL_BENCH_TOKEN_SECONDS", "240"))
 READY_TIMEOUT = 900.0

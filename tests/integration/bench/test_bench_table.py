@@ -30,7 +30,8 @@ from ..helpers import (
 from . import measure
 from .conftest import BENCH_SETTINGS, create_namespaced, denial_line
 
-pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True)]
+# Minutes of measuring, not the suite's 300 s per test.
+pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True), pytest.mark.timeout(3600)]
 
 MODE = os.environ.get("ECRCONTROL_BENCH_TABLE_MODE", "embedded")
 IDLE_SECONDS = float(os.environ.get("ECRCONTROL_BENCH_TABLE_IDLE_SECONDS", "120"))
