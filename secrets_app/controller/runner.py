@@ -118,9 +118,14 @@ class ClusterController:
     def _scan_due(self) -> None:
         now = datetime.datetime.now(datetime.UTC)
         for kind in (NAMESPACED, CLUSTER):
-            due = mirror.model_for(kind).objects.filter(cluster=self.cluster, requeue_at__lte=now)
-            for row in due.only("name", *(["namespace"] if kind.namespaced else [])):
-                self.request((kind.kind, getattr(row, "namespace", ""), row.name))
+            # Every second, idle or not: plain tuples, and no sort (the models' default ordering).
+            due = mirror.model_for(kind).objects.filter(cluster=self.cluster, requeue_at__lte=now).order_by()
+            if kind.namespaced:
+                for namespace, name in due.values_list("namespace", "name"):
+                    self.request((kind.kind, namespace, name))
+            else:
+                for name in due.values_list("name", flat=True):
+                    self.request((kind.kind, "", name))
 
 
 def _db(callback):

@@ -23,7 +23,8 @@ class Command(ControllerCommand):
 
     def handle(self, *args, **options) -> None:
         threads = int(os.environ.get("ECRCONTROL_WORKER_THREADS", "8"))
-        workers = WorkerThreads(threads, threading.Event()).start()
+        # The broker only brings "refresh now" from the web role: a check every 2 s is plenty.
+        workers = WorkerThreads(threads, threading.Event(), poll=2.0).start()
         queue.use_local(workers.submit)
         try:
             super().handle(*args, **options)
