@@ -13,6 +13,7 @@ import collections
 import json
 import os
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -41,9 +42,12 @@ def operator_ecr(strict_moto) -> Iterator[LocalECR]:
         yield ecr
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def identities(mint_key) -> list[tuple[str, str]]:  # noqa: F811
-    return [mint_key(f"bench-identity-{i}") for i in range(IDENTITIES)]
+    """New IAM users for each run: a token of an earlier run (still held by its Secrets, which
+    workers share tokens through) must not spare this run its ECR calls."""
+    run = uuid.uuid4().hex[:6]
+    return [mint_key(f"bench-{run}-{i}") for i in range(IDENTITIES)]
 
 
 @pytest.fixture(scope="module")
