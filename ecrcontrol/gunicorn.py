@@ -20,7 +20,9 @@ if not (certfile and keyfile):
     )
 # Threads, because the validating webhook waits on ECR (up to ECRCONTROL_WEBHOOK_ECR_TIMEOUT_SECONDS).
 worker_class = "gthread"
-workers = int(os.environ.get("ECRCONTROL_WEB_WORKERS", "2"))
+# One process by default: each costs about 110 MB, and its threads already serve webhooks and
+# admin at this scale; more replicas (or ECRCONTROL_WEB_WORKERS) for more.
+workers = int(os.environ.get("ECRCONTROL_WEB_WORKERS", "1"))
 threads = int(os.environ.get("ECRCONTROL_WEB_THREADS", "4"))
 accesslog = "-"
 # No runtime control socket: it would be written under $HOME, which is read-only in the image

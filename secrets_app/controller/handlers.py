@@ -11,7 +11,7 @@ from collections.abc import Callable
 from ..choices import SecretState
 from ..kube.kinds import CLUSTER, LEGACY, NAMESPACED, OWNER_UID_LABEL, Kind
 from ..models import Cluster, ClusterPullSecret, ManagedSecret, NamespacedPullSecret
-from ..services import mirror
+from ..services import dockerconfig, mirror
 
 Key = tuple[str, str, str]  # kind, namespace, name
 Enqueue = Callable[[Key], None]
@@ -53,8 +53,13 @@ class Handlers:
             if row.observed_generation != row.generation:
                 self.enqueue(key)
             return
+        if not listed and row and row.uid == meta["uid"] and row.generation == meta.get("generation"):
+            # The spec did not change (a status or metadata write, such as our own status write
+            # arriving before its reconcile recorded the version): note the version, nothing to do.
+            mirror.note_version(row, meta["resourceVersion"])
+            return
         row, created = mirror.upsert(self.cluster, kind, body)
-        if created or row.observed_generation != row.generation or listed:
+        if listed or created or row.observed_generation != row.generation:
             self.enqueue(key)
 
     # -- managed Secrets ----------------------------------------------------------------------
@@ -69,6 +74,8 @@ class Handlers:
 
     def secret_changed(self, secret: dict, deleted: bool = False) -> None:
         meta = secret["metadata"]
+        if not deleted and dockerconfig.is_intact(secret):
+            return  # as we wrote it (our own write, whether or not its reconcile recorded it yet)
         if deleted:  # the name is free: a resource that found it held by another owner can take it
             waiting = ManagedSecret.objects.filter(
                 cluster=self.cluster,

@@ -1,9 +1,11 @@
 """The controller loop for one cluster: watch threads, burst coalescing, and due requeues.
 
-Watch callbacks only note which resources need a reconcile; every FLUSH_SECONDS the noted set is
-handed to the workers once per resource, however many events arrived. Rows whose `requeue_at` has
-come (refresh due, backoff over, or a worker that died mid-task) are handed out again; a lease
-pushes `requeue_at` forward meanwhile, so a lost task is retried but a running one is not doubled.
+Watch callbacks only note which resources need a reconcile and wake the loop; the loop hands the
+noted set to the workers once per resource, however many events arrived meanwhile (a burst that
+arrives while a batch is being handed out is coalesced into the next batch). Rows whose
+`requeue_at` has come (refresh due, backoff over, or a worker that died mid-task) are handed out
+again; a lease pushes `requeue_at` forward meanwhile, so a lost task is retried but a running one
+is not doubled.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import datetime
 import functools
 import logging
 import threading
+import time
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 
 from ..kube import watching
 from ..kube.kinds import BY_NAME, CLUSTER, LEGACY, NAMESPACED
@@ -25,8 +28,7 @@ from .handlers import Handlers, Key
 
 log = logging.getLogger(__name__)
 
-FLUSH_SECONDS = 0.25
-DUE_SCAN_SECONDS = 1.0
+DUE_SCAN_SECONDS = 1.0  # how late a due refresh or an ended backoff may be noticed
 
 
 class ClusterController:
@@ -35,6 +37,7 @@ class ClusterController:
         self.stop_event = stop
         self._pending: dict[Key, None] = {}
         self._lock = threading.Lock()
+        self._wake = threading.Event()
         self.handlers = Handlers(cluster, self.request)
         kube = kube_for(cluster)
         self.loops = [
@@ -67,17 +70,21 @@ class ClusterController:
     def request(self, key: Key) -> None:
         with self._lock:
             self._pending[key] = None
+        self._wake.set()
 
     def run(self) -> None:
+        """Until the stop event is set: hand out requests as soon as they come, and due rows."""
         for loop in self.loops:
             loop.start()
-        last_scan = 0.0
-        clock = 0.0
-        while not self.stop_event.wait(FLUSH_SECONDS):
-            clock += FLUSH_SECONDS
+        next_scan = 0.0
+        while not self.stop_event.is_set():
+            self._wake.wait(max(0.0, next_scan - time.monotonic()))
+            self._wake.clear()
+            if self.stop_event.is_set():
+                break
             try:
-                if clock - last_scan >= DUE_SCAN_SECONDS:
-                    last_scan = clock
+                if time.monotonic() >= next_scan:
+                    next_scan = time.monotonic() + DUE_SCAN_SECONDS
                     self._scan_due()
                 self.flush()
             except Exception:
@@ -87,6 +94,10 @@ class ClusterController:
         for loop in self.loops:
             loop.stop()
 
+    def stop(self) -> None:
+        self.stop_event.set()
+        self._wake.set()
+
     def flush(self) -> None:
         with self._lock:
             keys, self._pending = list(self._pending), {}
@@ -95,20 +106,26 @@ class ClusterController:
         lease = datetime.datetime.now(datetime.UTC) + datetime.timedelta(
             seconds=settings.ECRCONTROL_RECONCILE_LEASE_SECONDS
         )
-        for kind_name, namespace, name in keys:
-            kind = BY_NAME[kind_name]
-            if kind is not LEGACY:
-                mirror.model_for(kind).objects.filter(
-                    **mirror.lookup(self.cluster, kind, namespace, name)
-                ).update(requeue_at=lease)
-            queue.enqueue(self.cluster.pk, kind_name, namespace, name)
+        with transaction.atomic():  # one commit for the whole batch, not one per row and task
+            for kind_name, namespace, name in keys:
+                kind = BY_NAME[kind_name]
+                if kind is not LEGACY:
+                    mirror.model_for(kind).objects.filter(
+                        **mirror.lookup(self.cluster, kind, namespace, name)
+                    ).update(requeue_at=lease)
+                queue.enqueue(self.cluster.pk, kind_name, namespace, name)
 
     def _scan_due(self) -> None:
         now = datetime.datetime.now(datetime.UTC)
         for kind in (NAMESPACED, CLUSTER):
-            due = mirror.model_for(kind).objects.filter(cluster=self.cluster, requeue_at__lte=now)
-            for row in due.only("name", *(["namespace"] if kind.namespaced else [])):
-                self.request((kind.kind, getattr(row, "namespace", ""), row.name))
+            # Every second, idle or not: plain tuples, and no sort (the models' default ordering).
+            due = mirror.model_for(kind).objects.filter(cluster=self.cluster, requeue_at__lte=now).order_by()
+            if kind.namespaced:
+                for namespace, name in due.values_list("namespace", "name"):
+                    self.request((kind.kind, namespace, name))
+            else:
+                for name in due.values_list("name", flat=True):
+                    self.request((kind.kind, "", name))
 
 
 def _db(callback):

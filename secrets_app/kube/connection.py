@@ -11,6 +11,7 @@ from kubernetes import client, config
 from .errors import ConfigError
 
 MSG_NO_FILE = "kubeconfig file {path} does not exist (or is not a file): give its full path."
+POOL_SIZE = 32
 _lock = threading.Lock()
 _clients: dict[tuple, client.ApiClient] = {}
 
@@ -33,12 +34,18 @@ def api_client(kubeconfig_path: str = "", context: str = "", in_cluster: bool = 
 
 
 def _load(kubeconfig_path: str, context: str, in_cluster: bool) -> client.ApiClient:
+    # One client serves every thread of the process: five watches hold a connection each, and the
+    # worker threads need theirs. Beyond the pool, each request would pay a new TLS handshake.
     if in_cluster or (not kubeconfig_path and _in_cluster_available()):
         configuration = client.Configuration()
         config.load_incluster_config(client_configuration=configuration)
+        configuration.connection_pool_maxsize = POOL_SIZE
         return client.ApiClient(configuration)
     path = kubeconfig_path or os.environ.get("KUBECONFIG") or None  # read now, not at import time
-    return config.new_client_from_config(config_file=path, context=context or None)
+    loaded = config.new_client_from_config(config_file=path, context=context or None)
+    loaded.close()  # only its configuration is kept: the pool size is read when a client is made
+    loaded.configuration.connection_pool_maxsize = POOL_SIZE
+    return client.ApiClient(loaded.configuration)
 
 
 def _in_cluster_available() -> bool:

@@ -177,6 +177,22 @@ def is_current(existing: dict, desired: dict, now: datetime.datetime, exact: boo
     )
 
 
+def is_intact(existing: dict) -> bool:
+    """Untouched since ecrcontrol wrote it: our labels, our owner, our type, and the data whose hash
+    we recorded. An intact Secret needs no reconcile until its refresh is due."""
+    meta = existing.get("metadata") or {}
+    labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
+    uid = labels.get(OWNER_UID_LABEL)
+    return (
+        labels.get(MANAGED_BY_LABEL) == MANAGED_BY
+        and bool(uid)
+        and uid in _owner_uids(meta)
+        and existing.get("type") == SECRET_TYPE
+        and not meta.get("deletionTimestamp")
+        and annotations.get(HASH_ANNOTATION) == _hash(existing.get("data") or {})
+    )
+
+
 def _owner_uids(meta: dict) -> set[str]:
     return {ref.get("uid") for ref in meta.get("ownerReferences") or []}
 

@@ -72,6 +72,24 @@ def upsert(cluster: Cluster, kind: Kind, body: dict) -> tuple[PullSecretResource
         return rows.get(), False
 
 
+def row_for(cluster: Cluster, kind: Kind, body: dict) -> PullSecretResource:
+    """The row of `body`: as it is when it already mirrors this very version (one read, the usual
+    case, since the controller mirrored it first), else upserted."""
+    meta = body["metadata"]
+    key = lookup(cluster, kind, meta.get("namespace", ""), meta["name"])
+    row = model_for(kind).objects.filter(**key).first()
+    if row and row.uid == meta["uid"] and row.resource_version == meta["resourceVersion"]:
+        return row
+    return upsert(cluster, kind, body)[0]
+
+
+def note_version(row: PullSecretResource, resource_version: str) -> None:
+    """A change that left the spec alone: only the resourceVersion (for optimistic concurrency)."""
+    type(row).objects.filter(pk=row.pk).update(
+        resource_version=resource_version, synced_at=datetime.datetime.now(datetime.UTC)
+    )
+
+
 def forget(cluster: Cluster, kind: Kind, namespace: str, name: str) -> None:
     """Drop the resource's row and its Secrets' rows (matched by name too: the uid may be unknown)."""
     rows = model_for(kind).objects.filter(**lookup(cluster, kind, namespace, name))

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import datetime
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+
+from django.db import transaction
 
 from ..aws.ecr import ECRError, Token
 from ..choices import SecretState
@@ -24,6 +27,9 @@ from .specs import SpecError
 from .tokens import cache
 
 log = logging.getLogger(__name__)
+
+SYNC_THREADS = 8  # a ClusterAWSECRImagePullSecret's namespaces written this many at a time
+BULK_READ_FROM = 4  # more target namespaces than this: one list of their Secrets, not a read each
 
 MSG_NAMESPACE_MISSING = "namespace {ns} does not exist; the Secret will be created when it does"
 MSG_NAMESPACE_TERMINATING = "namespace {ns} is being deleted"
@@ -57,7 +63,7 @@ def reconcile(
         return
     if body["metadata"].get("deletionTimestamp"):
         return  # its Secrets go with it (ownerReferences); the watch removes the row when it is gone
-    row, _ = mirror.upsert(cluster, kind, body)
+    row = mirror.row_for(cluster, kind, body)
     _Reconciler(cluster, kind, kube, body, row, token_since).run()
 
 
@@ -68,6 +74,7 @@ class _Reconciler:
         self.meta, self.spec = body["metadata"], body.get("spec") or {}
         self.now = datetime.datetime.now(datetime.UTC)
         self.wrote = False
+        self._records: dict[str, dict] = {}  # namespace -> ManagedSecret fields, saved together
 
     def targets(self) -> list[str]:
         return specs.targets(self.kind, self.body)
@@ -86,7 +93,18 @@ class _Reconciler:
         refresh_at = schedule.refresh_at(token)
         identity = dockerconfig.identity(credentials.access_key_id, credentials.region)
         source = sharing.source(credentials)
-        syncs = [self._sync_namespace(ns, token, refresh_at, identity, source) for ns in self.targets()]
+        targets = self.targets()
+        known = self._existing_secrets(targets)
+
+        def sync(ns: str) -> _NamespaceSync:
+            return self._sync_namespace(ns, token, refresh_at, identity, source, known)
+
+        if len(targets) > 1:  # namespaces are independent: write them side by side
+            with ThreadPoolExecutor(min(SYNC_THREADS, len(targets)), thread_name_prefix="sync") as pool:
+                syncs = list(pool.map(sync, targets))
+        else:
+            syncs = [sync(ns) for ns in targets]
+        self._save_records()
         self._prune(set(self.targets()))
         self._finish_synced(syncs, token, refresh_at)
 
@@ -109,8 +127,15 @@ class _Reconciler:
             self._event("Warning", status.AUTH_TOKEN_FAILED, message)
 
     # -- Secrets ---------------------------------------------------------------------------
+    def _existing_secrets(self, targets: list[str]) -> dict[str, dict] | None:
+        """For many namespaces, the Secrets named spec.secretName in all of them with one list (a
+        namespace missing from it has none); for a few, None: each is read on its own."""
+        if len(targets) <= BULK_READ_FROM:
+            return None
+        return {s["metadata"]["namespace"]: s for s in self.kube.list_secrets_named(self.spec["secretName"])}
+
     def _sync_namespace(
-        self, ns: str, token: Token, refresh_at, identity: str, source: str
+        self, ns: str, token: Token, refresh_at, identity: str, source: str, known: dict | None = None
     ) -> _NamespaceSync:
         name = self.spec["secretName"]
         desired = dockerconfig.desired_secret(
@@ -118,7 +143,7 @@ class _Reconciler:
         )
         action, reason = "creating", "CreateSecretError"
         try:
-            existing = self.kube.get_secret(ns, name)
+            existing = self.kube.get_secret(ns, name) if known is None else known.get(ns)
             if existing is None:
                 written = self.kube.create_secret(ns, desired)
                 self._event("Normal", "SecretCreationSuccess", MSG_CREATED.format(name=name, ns=ns))
@@ -166,7 +191,8 @@ class _Reconciler:
     def _prune(self, targets: set[str]) -> None:
         """Delete our Secrets that are no longer wanted (namespace removed, secretName changed)."""
         wanted = {(ns, self.spec["secretName"]) for ns in targets}
-        for secret in self.kube.list_owned_secrets(self.meta["uid"]):
+        # A namespaced resource only ever writes in its own namespace.
+        for secret in self.kube.list_owned_secrets(self.meta["uid"], self.meta.get("namespace", "")):
             meta = secret["metadata"]
             if (meta["namespace"], meta["name"]) not in wanted:
                 self.kube.delete_secret(meta["namespace"], meta["name"], meta["uid"])
@@ -189,18 +215,24 @@ class _Reconciler:
         if written:
             fields["last_written"] = self.now
             self.wrote = True
-        ManagedSecret.objects.update_or_create(
-            cluster=self.cluster,
-            namespace=ns,
-            name=self.spec["secretName"],
-            owner_uid=self.meta["uid"],
-            defaults={
-                **fields,
-                "owner_kind": self.kind.kind,
-                "owner_namespace": self.meta.get("namespace", ""),
-                "owner_name": self.meta["name"],
-            },
-        )
+        self._records[ns] = fields
+
+    def _save_records(self) -> None:
+        """The ManagedSecret rows of this run, in one transaction (one commit, not one per namespace)."""
+        with transaction.atomic():
+            for ns, fields in self._records.items():
+                ManagedSecret.objects.update_or_create(
+                    cluster=self.cluster,
+                    namespace=ns,
+                    name=self.spec["secretName"],
+                    owner_uid=self.meta["uid"],
+                    defaults={
+                        **fields,
+                        "owner_kind": self.kind.kind,
+                        "owner_namespace": self.meta.get("namespace", ""),
+                        "owner_name": self.meta["name"],
+                    },
+                )
 
     # -- status ----------------------------------------------------------------------------
     def _finish_synced(self, syncs: list[_NamespaceSync], token: Token, refresh_at) -> None:

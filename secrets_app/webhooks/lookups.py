@@ -11,6 +11,9 @@ from ..models import Cluster
 from ..services.clusters import kube_for
 from . import verdicts
 
+BULK_READ_FROM = 4  # more namespaces than this: one list rather than a read per namespace
+NAMESPACED_LIST_LIMIT = 3  # more target namespaces than this: one list of all namespaces instead
+
 
 class ClusterLookups:
     def __init__(self, kube: Kube) -> None:
@@ -21,20 +24,32 @@ class ClusterLookups:
         """The cluster whose API server calls this webhook: the default one."""
         return cls(kube_for(Cluster.default()))
 
-    def namespace_exists(self, name: str) -> bool:
-        return self.kube.get_namespace(name) is not None
+    # A ClusterAWSECRImagePullSecret may name hundreds of namespaces: past a few, one list each
+    # instead of a read per namespace (hundreds of sequential calls inside the webhook's timeout).
+    def existing_namespaces(self, names: list[str]) -> set[str]:
+        if len(names) <= BULK_READ_FROM:
+            return {name for name in names if self.kube.get_namespace(name) is not None}
+        return set(names) & {n["metadata"]["name"] for n in self.kube.list_namespaces()}
 
-    def secret(self, namespace: str, name: str) -> dict | None:
-        return self.kube.get_secret(namespace, name)
+    def secrets(self, namespaces: list[str], name: str) -> dict[str, dict]:
+        if len(namespaces) <= BULK_READ_FROM:
+            found = {ns: self.kube.get_secret(ns, name) for ns in namespaces}
+            return {ns: secret for ns, secret in found.items() if secret is not None}
+        wanted = set(namespaces)
+        listed = self.kube.list_secrets_named(name)
+        return {s["metadata"]["namespace"]: s for s in listed if s["metadata"]["namespace"] in wanted}
 
-    def resources(self) -> list[tuple[Kind, dict]]:
+    def resources(self, namespaces: list[str]) -> list[tuple[Kind, dict]]:
         # From the watch cache: admission cannot be exact anyway (two requests in flight do not see
         # each other), and the reconcile reports any clash; a consistent list would add ~70 ms.
-        return [
-            (kind, item)
-            for kind in (NAMESPACED, CLUSTER)
-            for item in self.kube.list_resources(kind, from_cache=True)["items"]
-        ]
+        # Namespaced resources only from the namespaces in question when they are few: with a
+        # thousand resources, listing them all on every admission is most of its cost.
+        found = [(CLUSTER, item) for item in self.kube.list_resources(CLUSTER, from_cache=True)["items"]]
+        scopes = namespaces if len(namespaces) <= NAMESPACED_LIST_LIMIT else [""]
+        for namespace in scopes:
+            listed = self.kube.list_resources(NAMESPACED, from_cache=True, namespace=namespace)
+            found += [(NAMESPACED, item) for item in listed["items"]]
+        return found
 
     def check_credentials(self, credentials: ecr.Credentials) -> None:
         timeout = settings.ECRCONTROL_WEBHOOK_ECR_TIMEOUT_SECONDS

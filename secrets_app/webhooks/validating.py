@@ -47,11 +47,14 @@ MSG_LOOKUP_FAILED = "could not validate the request: {error}. Try again"
 class Lookups(Protocol):
     """What validation needs to know about the cluster and ECR."""
 
-    def namespace_exists(self, name: str) -> bool: ...
+    def existing_namespaces(self, names: list[str]) -> set[str]:
+        """Which of `names` exist."""
 
-    def secret(self, namespace: str, name: str) -> dict | None: ...
+    def secrets(self, namespaces: list[str], name: str) -> dict[str, dict]:
+        """The Secrets called `name` in `namespaces`, by namespace (absent: none there)."""
 
-    def resources(self) -> list[tuple[Kind, dict]]: ...
+    def resources(self, namespaces: list[str]) -> list[tuple[Kind, dict]]:
+        """Every resource that may target one of `namespaces` (others may be included)."""
 
     def check_credentials(self, credentials: Credentials) -> None:
         """Raise ECRError when ECR does not give these credentials a token."""
@@ -125,18 +128,20 @@ def _check_targets(review, kind: Kind, lookups: Lookups, problems: list[str], wa
         return
     others = [
         (other_kind, body)
-        for other_kind, body in lookups.resources()
+        for other_kind, body in lookups.resources(wanted)
         if not _is_same(other_kind, body, kind, review) and specs.spec_of(body).get("secretName") == name
     ]
+    existing = lookups.existing_namespaces(wanted) if kind is CLUSTER else set(wanted)
+    secrets = lookups.secrets([ns for ns in wanted if ns in existing], name)
     for ns in wanted:
-        if kind is CLUSTER and not lookups.namespace_exists(ns):
+        if ns not in existing:
             warnings.append(MSG_NAMESPACE_MISSING.format(ns=ns, name=name))
             continue
         other = next((_describe(k, b) for k, b in others if ns in specs.targets(k, b)), None)
         if other:
             problems.append(MSG_MANAGED_BY_OTHER.format(name=name, ns=ns, other=other))
             continue
-        secret = lookups.secret(ns, name)
+        secret = secrets.get(ns)
         if secret is not None and not dockerconfig.is_managed(secret):
             problems.append(MSG_SECRET_EXISTS.format(name=name, ns=ns))
 

@@ -65,6 +65,20 @@ class Operator:
         self.start_controller()
         return self
 
+    def start_embedded(self) -> Operator:
+        """Controller and worker in one process (`manage.py embedded`), as in the embedded default."""
+        self.controller = self._manage("embedded", "embedded")
+        self.controller.wait_until(
+            lambda: "controller watching" in self.controller.log_path.read_text(), 30, "watching"
+        )
+        return self
+
+    def roles(self) -> dict[str, int]:
+        """The process id of each running role (a role's process tree is measured from it)."""
+        if self.worker is None:
+            return {"controller+worker": self.controller.pid}
+        return {"worker": self.worker.pid, "controller": self.controller.pid}
+
     def kill_worker(self) -> None:
         """SIGKILL the whole worker process group: no cleanup runs, as in an OOM kill."""
         import signal

@@ -54,7 +54,7 @@ def test_make_run_shows_a_readable_expiry_and_a_sigkill_leaves_no_process_behind
             "ECRCONTROL_DATA_DIR": str(tmp_path / "data"),
             "TMPDIR": str(tmp_path),  # its temp dirs, which a SIGKILL leaves behind, go with tmp_path
             "ECRCONTROL_PORT": str(free_port()),
-            "ECRCONTROL_WORKERS": "2",  # django-q2 forks a sentinel, a pusher, a monitor and workers
+            "ECRCONTROL_WEB_WORKERS": "2",  # gunicorn forks its workers
         }
     )
     run = subprocess.Popen(
@@ -93,9 +93,10 @@ def test_make_run_shows_a_readable_expiry_and_a_sigkill_leaves_no_process_behind
 
         started = processes_with(marker)
         commands = "\n".join(started.values())
-        for what in ("etcd", "kube-apiserver", "moto.server", "gunicorn", "qcluster", "controller"):
+        # The embedded default: web (gunicorn) and one process for the controller and the worker.
+        for what in ("etcd", "kube-apiserver", "moto.server", "gunicorn", "manage.py embedded"):
             assert what in commands, f"{what} is not running:\n{commands}"
-        assert sum("qcluster" in c for c in started.values()) >= 4  # the forks that used to be left
+        assert sum("gunicorn" in c for c in started.values()) >= 3  # the forks must not be left
 
         os.kill(run.pid, signal.SIGKILL)
         run.wait(10)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 
+from secrets_app.aws.ecr import Token
 from secrets_app.controller.handlers import Handlers
 from secrets_app.kube.kinds import NAMESPACED
 from secrets_app.models import Cluster
-from secrets_app.services import mirror
+from secrets_app.services import dockerconfig, mirror
 
 pytestmark = pytest.mark.django_db
+NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 
 
 def body(resource_version: str, generation: int = 1) -> dict:
@@ -47,3 +51,43 @@ def test_our_own_status_write_is_not_mistaken_for_an_edit(handlers):
     type(row).objects.filter(pk=row.pk).update(observed_generation=1, resource_version="101")
     handlers.resource_changed(NAMESPACED, body("101"), deleted=False)
     assert handlers.queued == []
+
+
+def test_our_status_write_seen_before_the_reconcile_recorded_it_is_not_reconciled_again(handlers):
+    # The creation was queued; the reconcile's status write (same generation) arrives before the
+    # reconcile stored its resourceVersion: nothing in the spec changed, so no second reconcile.
+    handlers.resource_changed(NAMESPACED, body("100"), deleted=False)
+    handlers.resource_changed(NAMESPACED, body("101"), deleted=False)
+    assert handlers.queued == [(NAMESPACED.kind, "a", "pull")]
+
+
+def test_a_spec_edit_is_reconciled(handlers):
+    handlers.resource_changed(NAMESPACED, body("100"), deleted=False)
+    handlers.resource_changed(NAMESPACED, body("102", generation=2), deleted=False)
+    assert handlers.queued == [(NAMESPACED.kind, "a", "pull")] * 2
+
+
+def secret(data: str, tamper: bool = False) -> dict:
+    desired = dockerconfig.desired_secret(
+        body("100"),
+        "a",
+        Token("r.example", "AWS", data, NOW + datetime.timedelta(hours=12), NOW),
+        NOW + datetime.timedelta(hours=6),
+        "id",
+        "source",
+    )
+    desired["metadata"]["resourceVersion"] = "7"
+    if tamper:
+        desired["data"][dockerconfig.DATA_KEY] = "eyJhdXRocyI6IHt9fQ=="
+    return desired
+
+
+def test_our_secret_as_we_wrote_it_needs_no_reconcile(handlers):
+    handlers.secret_changed(secret("pw"))
+    assert handlers.queued == []
+
+
+def test_a_secret_edited_or_deleted_by_hand_is_reconciled(handlers):
+    handlers.secret_changed(secret("pw", tamper=True))
+    handlers.secret_changed(secret("pw"), deleted=True)
+    assert handlers.queued == [(NAMESPACED.kind, "a", "pull")] * 2

@@ -58,17 +58,18 @@ class FakeLookups:
     """The cluster and ECR as validation sees them; records what was asked."""
 
     def __init__(self, namespaces=("a", "b"), secrets=None, resources=(), rejected=(), ecr_down=False):
-        self.namespaces, self.secrets, self._resources = set(namespaces), dict(secrets or {}), list(resources)
+        self.namespaces, self._resources = set(namespaces), list(resources)
+        self._secrets = dict(secrets or {})
         self.rejected, self.ecr_down = set(rejected), ecr_down
         self.checked = []
 
-    def namespace_exists(self, name):
-        return name in self.namespaces
+    def existing_namespaces(self, names):
+        return set(names) & self.namespaces
 
-    def secret(self, namespace, name):
-        return self.secrets.get((namespace, name))
+    def secrets(self, namespaces, name):
+        return {ns: self._secrets[(ns, name)] for ns in namespaces if (ns, name) in self._secrets}
 
-    def resources(self):
+    def resources(self, namespaces):
         return self._resources
 
     def check_credentials(self, credentials):
@@ -81,7 +82,7 @@ class FakeLookups:
 
 class BrokenLookups(FakeLookups):
     def __getattribute__(self, name):
-        if name in ("namespace_exists", "secret", "resources", "check_credentials"):
+        if name in ("existing_namespaces", "secrets", "resources", "check_credentials"):
             raise AssertionError(f"{name} must not be called")
         return super().__getattribute__(name)
 
@@ -319,7 +320,7 @@ def test_update_checks_only_the_namespaces_it_adds():
 
 def test_a_failed_cluster_lookup_denies_with_a_server_error_to_retry():
     class Down(FakeLookups):
-        def resources(self):
+        def resources(self, namespaces):
             raise Unavailable(0, "Unavailable", "API server unreachable: connection refused")
 
     response = validate(review("CREATE"), Down())

@@ -36,7 +36,7 @@ class Running:
         self.thread.start()
 
     def stop(self) -> None:
-        self.stop_event.set()
+        self.controller.stop()
         self.thread.join(timeout=10)
 
 

@@ -1,9 +1,9 @@
 """`make run`: ecrcontrol on the embedded defaults, until Ctrl-C.
 
 Starts (unless real ones are configured) a local control plane and a local ECR, migrates the
-database, creates an admin login, installs the CRDs, runs the three roles (web: gunicorn over
-TLS; worker: qcluster; controller), applies a sample ClusterAWSECRImagePullSecret for two
-namespaces and prints its Ready status.
+database, creates an admin login, installs the CRDs, runs the three roles as the embedded default
+does (web: gunicorn over TLS; controller and worker in one process: `manage.py embedded`),
+applies a sample ClusterAWSECRImagePullSecret for two namespaces and prints its Ready status.
 """
 
 import contextlib
@@ -68,11 +68,10 @@ class Command(BaseCommand):
             web = stack.enter_context(WebServer(child_env, host=host, port=port))
             if "KUBECONFIG" in env:  # our own control plane: its API server can reach this server
                 registration.register(Kube.connect(env["KUBECONFIG"]), web.url, web.ca.cert_pem)
-            worker = Process("worker", [*manage, "qcluster"], workdir / "worker.log", env=child_env).start()
             controller = Process(
-                "controller", [*manage, "controller"], workdir / "controller.log", env=child_env
+                "controller+worker", [*manage, "embedded"], workdir / "embedded.log", env=child_env
             )
-            processes = [web.process, worker, controller.start()]
+            processes = [web.process, controller.start()]
             try:
                 if "AWS_ENDPOINT_URL_ECR" in env:  # only with the local ECR: real AWS needs real keys
                     self._apply_sample(kubectl, child_env, controller)
@@ -94,8 +93,7 @@ class Command(BaseCommand):
             except KeyboardInterrupt:
                 say("Stopping...")
             finally:
-                for process in (controller, worker):
-                    process.stop()
+                controller.stop()
                 subprocess.run(["rm", "-rf", str(workdir)], check=False)
 
     def _apply_sample(self, kubectl: list[str], env: dict, controller: Process) -> None:

@@ -1,0 +1,1 @@
+"""The worker role when it shares a process with the controller (see `threads`)."""
