@@ -24,3 +24,17 @@ accesslog = "-"
 # No runtime control socket: it would be written under $HOME, which is read-only in the image
 # (readOnlyRootFilesystem); the chart manages the processes.
 control_socket_disable = True
+
+
+def when_ready(server) -> None:
+    """ECRCONTROL_METRICS_BIND: also serve /metrics, /healthz and /readyz over plain HTTP from the
+    master (the workers' metrics are read from PROMETHEUS_MULTIPROC_DIR)."""
+    bind = os.environ.get("ECRCONTROL_METRICS_BIND")
+    if bind:
+        import django
+
+        django.setup()
+        from secrets_app.monitoring import health
+        from secrets_app.monitoring import server as metrics_server
+
+        metrics_server.serve(bind, readiness=health.database_problems, database=True)

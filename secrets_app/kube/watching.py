@@ -18,6 +18,7 @@ import urllib3
 from kubernetes import watch
 from kubernetes.client.rest import ApiException
 
+from ..monitoring.metrics import WATCH_RESTARTS
 from .api import Kube
 from .kinds import GROUP, MANAGED_BY, MANAGED_BY_LABEL, Kind
 
@@ -85,11 +86,13 @@ class WatchLoop(threading.Thread):
                 failures = 0
                 self._watch_until_stopped()
             except _Gone:
+                WATCH_RESTARTS.labels(watch=self.source.name, reason="gone").inc()
                 log.info(
                     "%s: resourceVersion %s expired (410 Gone); re-listing", self.name, self.resource_version
                 )
             except (ApiException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
                 failures += 1
+                WATCH_RESTARTS.labels(watch=self.source.name, reason="error").inc()
                 delay = min(MAX_BACKOFF, 0.5 * 2**failures) * random.uniform(0.5, 1.0)  # noqa: S311
                 log.warning("%s: API server unavailable (%s); reconnecting in %.1fs", self.name, exc, delay)
                 self.stop_event.wait(delay)
@@ -124,6 +127,8 @@ class WatchLoop(threading.Thread):
                         if obj.get("code") == 410:
                             raise _Gone()
                         raise ApiException(status=obj.get("code"), reason=obj.get("message"))
+                    if self.stop_event.is_set():  # stopped (leadership lost): hand on nothing more
+                        return
                     self.resource_version = obj["metadata"]["resourceVersion"]
                     if event["type"] != "BOOKMARK":
                         self.on_event(obj, event["type"] == "DELETED")
