@@ -123,8 +123,8 @@ def start_operator(control_plane, our_crds, transactional_db, tmp_path):
 
     started = []
 
-    def start(ecr_url: str, **settings: str) -> Operator:
-        op = Operator(control_plane.kubeconfig, ecr_url, tmp_path, **settings).start()
+    def start(ecr_url: str, controller: bool = True, **settings: str) -> Operator:
+        op = Operator(control_plane.kubeconfig, ecr_url, tmp_path, **settings).start(controller)
         started.append(op)
         return op
 
