@@ -26,6 +26,7 @@ def process_identifier() -> str:
 
 
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)  # e.g. in the pod's /tmp
     values.ValueClass = values.MultiProcessValue(process_identifier=process_identifier)
 
 DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
