@@ -2,7 +2,7 @@
 
 Starts (unless real ones are configured) a local control plane and a local ECR, migrates the
 database, creates an admin login, installs the CRDs, runs the three roles (web: gunicorn over
-TLS; worker: qcluster; controller), applies a sample ClusterAWSECRImagePullSecret for two
+TLS; worker; controller), applies a sample ClusterAWSECRImagePullSecret for two
 namespaces and prints its Ready status.
 """
 
@@ -68,7 +68,7 @@ class Command(BaseCommand):
             web = stack.enter_context(WebServer(child_env, host=host, port=port))
             if "KUBECONFIG" in env:  # our own control plane: its API server can reach this server
                 registration.register(Kube.connect(env["KUBECONFIG"]), web.url, web.ca.cert_pem)
-            worker = Process("worker", [*manage, "qcluster"], workdir / "worker.log", env=child_env).start()
+            worker = Process("worker", [*manage, "worker"], workdir / "worker.log", env=child_env).start()
             controller = Process(
                 "controller", [*manage, "controller"], workdir / "controller.log", env=child_env
             )
