@@ -19,9 +19,10 @@ def render(database: bool = True) -> bytes:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:
-        registry = CollectorRegistry()
-        for collector in list(REGISTRY._collector_to_names):  # this process's own metrics
-            registry.register(collector)
+        registry = REGISTRY  # this process's own metrics
+    text = generate_latest(registry)
     if database:
-        registry.register(DatabaseCollector())
-    return generate_latest(registry)
+        from_db = CollectorRegistry()
+        from_db.register(DatabaseCollector())
+        text += generate_latest(from_db)
+    return text
