@@ -91,9 +91,9 @@ class Command(BaseCommand):
         self._stop_all()
 
     def _stop_all(self) -> None:
+        for each in list(self.running.values()):
+            each.stop_event.set()  # at once, even while a scan holds the lock; then wait for each
         with self.lock:
-            for each in self.running.values():
-                each.stop_event.set()  # all at once first, then wait for each
             for each in self.running.values():
                 each.stop()
             self.running.clear()
