@@ -64,17 +64,24 @@ class SecretWrites(threading.Thread):
         super().__init__(daemon=True)
         self.api, self.namespace = api, namespace
         self.writes: list[tuple[str, str, str]] = []  # (event type, secret name, password)
+        self.error: Exception | None = None  # the watch broke before stop(): the record is incomplete
         self._watch = watch.Watch()
+        self._stopped = False
 
     def run(self) -> None:
         core = client.CoreV1Api(self.api)
-        for event in self._watch.stream(core.list_namespaced_secret, self.namespace, timeout_seconds=600):
-            secret = event["object"]
-            config = json.loads(base64.b64decode((secret.data or {}).get(".dockerconfigjson", "e30=")))
-            passwords = sorted(a.get("password", "") for a in config.get("auths", {}).values())
-            self.writes.append((event["type"], secret.metadata.name, ",".join(passwords)))
+        try:
+            for event in self._watch.stream(core.list_namespaced_secret, self.namespace, timeout_seconds=600):
+                secret = event["object"]
+                config = json.loads(base64.b64decode((secret.data or {}).get(".dockerconfigjson", "e30=")))
+                passwords = sorted(a.get("password", "") for a in config.get("auths", {}).values())
+                self.writes.append((event["type"], secret.metadata.name, ",".join(passwords)))
+        except Exception as exc:  # the namespace is deleted after the test: only a break before counts
+            if not self._stopped:
+                self.error = exc
 
     def stop(self) -> None:
+        self._stopped = True
         self._watch.stop()
 
 
@@ -122,6 +129,7 @@ def test_standby_takes_over_when_the_leader_is_killed_mid_burst(
     t2 = time.monotonic()
     time.sleep(3)  # anything written twice would show now
     writes.stop()
+    assert writes.error is None, f"the test's own watch of the Secrets broke: {writes.error}"
     assert t1 - t0 <= LEASE + 5, f"standby took {t1 - t0:.1f}s to lead"
     assert value(scrape(f"http://127.0.0.1:{ports[1]}/metrics"), "ecrcontrol_leader") == 1
 
