@@ -95,13 +95,20 @@ class ClusterController:
         lease = datetime.datetime.now(datetime.UTC) + datetime.timedelta(
             seconds=settings.ECRCONTROL_RECONCILE_LEASE_SECONDS
         )
-        for kind_name, namespace, name in keys:
+        for done, (kind_name, namespace, name) in enumerate(keys):
             kind = BY_NAME[kind_name]
-            if kind is not LEGACY:
-                mirror.model_for(kind).objects.filter(
-                    **mirror.lookup(self.cluster, kind, namespace, name)
-                ).update(requeue_at=lease)
-            queue.enqueue(self.cluster.pk, kind_name, namespace, name)
+            try:
+                if kind is not LEGACY:
+                    mirror.model_for(kind).objects.filter(
+                        **mirror.lookup(self.cluster, kind, namespace, name)
+                    ).update(requeue_at=lease)
+                queue.enqueue(self.cluster.pk, kind_name, namespace, name)
+            except Exception:
+                # The database or the broker is down (a restart): keep the rest for the next flush.
+                with self._lock:
+                    for key in keys[done:]:
+                        self._pending.setdefault(key, None)
+                raise
 
     def _scan_due(self) -> None:
         now = datetime.datetime.now(datetime.UTC)
