@@ -61,7 +61,8 @@ class Operator:
     def start_controller(self, name: str = "controller", leading: bool = True, **settings: str) -> Process:
         """Start a controller; wait until it leads (`leading`), or only until it runs (a standby)."""
         process = self._manage(name, "controller", **settings)
-        mark = "is now the leader" if leading else "controller watching"
+        elects = {**self.env, **settings}.get("ECRCONTROL_LEADER_ELECTION", "1") != "0"
+        mark = "is now the leader" if leading and elects else "controller watching"
         process.wait_until(lambda: mark in process.log_path.read_text(), 30, mark)
         if name == "controller":
             self.controller = process

@@ -8,6 +8,7 @@ import signal
 import time
 
 import pytest
+from kubernetes import client
 
 from secrets_app.localdev.datastores import RedisServer
 from secrets_app.localdev.processes import free_port
@@ -76,30 +77,29 @@ def test_a_watch_resumed_after_etcd_compaction_relists_and_misses_no_change(
 ):
     port = free_port()
     op = start_operator(ecr.url, controller=False)
-    op.start_controller(ECRCONTROL_METRICS_BIND=f"127.0.0.1:{port}")
+    # No leader election here: the controller is frozen for a while below, which a leader must
+    # answer by stepping down (and re-listing from scratch); this test is about its watches.
+    op.start_controller(ECRCONTROL_METRICS_BIND=f"127.0.0.1:{port}", ECRCONTROL_LEADER_ELECTION="0")
     create_namespaced_resource(kube_api, namespace, "before", secret_name="s-before")
     wait_for(lambda: is_ready(get_namespaced_resource(kube_api, namespace, "before")), timeout=60)
-    gone_before = value(
-        scrape(f"http://127.0.0.1:{port}/metrics"), "ecrcontrol_watch_restarts_total", reason="gone"
-    )
+    metrics_url = f"http://127.0.0.1:{port}/metrics"
+    gone_before = value(scrape(metrics_url), "ecrcontrol_watch_restarts_total", reason="gone")
 
-    # Freeze the controller, so that its watches' resourceVersions fall behind; make changes it must
-    # not miss; restart the API server (its watch cache starts afresh) and compact etcd past them.
+    # Freeze the controller so that its watches keep their resourceVersions; restart the API server
+    # (its watch cache starts afresh, and the frozen watches' connections die), make the changes it
+    # must not miss, and compact etcd past them. Thawed, its watches resume from versions that are
+    # gone: 410, then a re-list is the only way to see the changes.
     os.killpg(op.controller.pid, signal.SIGSTOP)
     try:
-        from kubernetes import client
-
+        control_plane.restart_apiserver()
         client.CoreV1Api(kube_api).delete_namespaced_secret("s-before", namespace)
         create_namespaced_resource(kube_api, namespace, "during", secret_name="s-during")
-        control_plane.restart_apiserver()
         control_plane.compact_etcd()
     finally:
         os.killpg(op.controller.pid, signal.SIGCONT)
 
     wait_for(lambda: is_ready(get_namespaced_resource(kube_api, namespace, "during")), timeout=90)
     wait_for(lambda: read_secret(kube_api, namespace, "s-before"), timeout=60)  # put back
-    metrics = scrape(f"http://127.0.0.1:{port}/metrics")
-    assert value(metrics, "ecrcontrol_watch_restarts_total", reason="gone") > gone_before, (
-        op.controller.log_tail(60)
-    )
-    assert "410 Gone" in op.controller.log_path.read_text()
+    gone_after = value(scrape(metrics_url), "ecrcontrol_watch_restarts_total", reason="gone")
+    assert gone_after > gone_before, op.controller.log_tail(60)
+    assert "(410 Gone); re-listing" in op.controller.log_path.read_text()
