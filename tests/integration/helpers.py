@@ -124,9 +124,13 @@ def delete_all_resources(api) -> None:
     custom.delete_collection_cluster_custom_object(GROUP, VERSION, "clusterawsecrimagepullsecrets")
     for item in custom.list_cluster_custom_object(GROUP, VERSION, "awsecrimagepullsecrets")["items"]:
         meta = item["metadata"]
-        custom.delete_namespaced_custom_object(
-            GROUP, VERSION, meta["namespace"], "awsecrimagepullsecrets", meta["name"]
-        )
+        try:
+            custom.delete_namespaced_custom_object(
+                GROUP, VERSION, meta["namespace"], "awsecrimagepullsecrets", meta["name"]
+            )
+        except ApiException as exc:
+            if exc.status != 404:  # gone meanwhile (its namespace is being deleted)
+                raise
 
 
 def kubectl(control_plane, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
