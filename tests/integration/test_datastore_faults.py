@@ -3,11 +3,15 @@ restarted with reconciles queued, and etcd compacted past a watch's resourceVers
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
+import urllib.error
+import urllib.request
 
 import pytest
+from django.db import connections
 from kubernetes import client
 
 from secrets_app.localdev.datastores import RedisServer
@@ -34,18 +38,42 @@ def all_ready(api, namespace: str, names: list[str]) -> bool:
     test_settings.TEST_DATABASE != "postgres",
     reason="needs the PostgreSQL session: `make test` runs it (ECRCONTROL_TEST_DATABASE=postgres)",
 )
-def test_postgresql_restart_while_reconciles_run_loses_nothing(kube_api, operator, namespace):
+def test_postgresql_restart_while_reconciles_run_loses_nothing(kube_api, start_operator, ecr, namespace):
     from secrets_app.localdev.datastores import test_postgres
 
+    worker_port, controller_port = free_port(), free_port()
+    op = start_operator(ecr.url, controller=False, ECRCONTROL_METRICS_BIND=f"127.0.0.1:{worker_port}")
+    op.start_controller(ECRCONTROL_METRICS_BIND=f"127.0.0.1:{controller_port}")
+    roles = [f"http://127.0.0.1:{port}" for port in (worker_port, controller_port)]
+    wait_for(lambda: all(health(url, "/readyz")[0] == 200 for url in roles), timeout=30)
     names = [f"pg{i:02d}" for i in range(30)]
     for name in names[:15]:
         create_namespaced_resource(kube_api, namespace, name, secret_name=f"s-{name}")
-    test_postgres().restart(down_seconds=3)  # clients are cut off mid-work
+    server = test_postgres()
+    server.stop_server()  # clients are cut off mid-work
+    try:
+        for url in roles:  # not ready, and saying why; but alive (no restart by the kubelet)
+            status, body = health(url, "/readyz")
+            assert status == 503 and "database unreachable" in body["problems"][0], body
+            assert health(url, "/healthz")[0] == 200
+        time.sleep(2)
+    finally:
+        server.start()
+        connections.close_all()  # this test process's own connection died with the server too
     for name in names[15:]:
         create_namespaced_resource(kube_api, namespace, name, secret_name=f"s-{name}")
     wait_for(lambda: all_ready(kube_api, namespace, names), timeout=120, interval=1.0)
     assert all(read_secret(kube_api, namespace, f"s-{n}") for n in names)
-    assert operator.controller.running() and operator.worker.running()
+    wait_for(lambda: all(health(url, "/readyz")[0] == 200 for url in roles), timeout=30)
+    assert op.controller.running() and op.worker.running()
+
+
+def health(url: str, path: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url + path, timeout=5) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
 
 
 def test_redis_restart_with_reconciles_queued_loses_nothing(kube_api, start_operator, ecr, namespace):
