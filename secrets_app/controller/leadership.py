@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from ..kube.election import LeaseLock
-from ..monitoring.metrics import LEADER, LEADER_TRANSITIONS
+from ..monitoring.metrics import LEADER_TRANSITIONS, leader_gauge
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class Elector(threading.Thread):
         self.on_started, self.on_stopped = on_started, on_stopped
         self.leading = False
         self.known = False  # at least one round has been answered (leading or not)
-        LEADER.set(0)
+        leader_gauge().set(0)
 
     def run(self) -> None:
         try:
@@ -74,7 +74,7 @@ class Elector(threading.Thread):
 
     def _lead(self) -> None:
         self.leading = True
-        LEADER.set(1)
+        leader_gauge().set(1)
         LEADER_TRANSITIONS.labels(to="leader").inc()
         log.info("leader election: %s is now the leader (lease %s)", self.lock.identity, self._where())
         self.on_started()
@@ -89,7 +89,7 @@ class Elector(threading.Thread):
 
     def _step_down(self, why: str) -> None:
         self.leading = False
-        LEADER.set(0)
+        leader_gauge().set(0)
         LEADER_TRANSITIONS.labels(to="standby").inc()
         log.warning("leader election: %s stopped leading (%s)", self.lock.identity, why)
         self.on_stopped()

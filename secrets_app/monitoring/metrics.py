@@ -9,6 +9,7 @@ containers of a pod (their PID namespaces differ, so a bare PID could collide).
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 
@@ -52,11 +53,19 @@ WATCH_RESTARTS = Counter(
     "Watches started over with a fresh list: reason gone (410, resourceVersion too old) or error.",
     ["watch", "reason"],
 )
-LEADER = Gauge(
-    "ecrcontrol_leader",
-    "1 while this controller holds the leader-election Lease, else 0.",
-    multiprocess_mode="mostrecent",
-)
+
+
+@functools.cache
+def leader_gauge() -> Gauge:
+    """Made only in the controller (on first use), so that no other role reports a leader gauge of
+    0. `mostrecent`: a restarted controller's first value wins over its killed predecessor's file."""
+    return Gauge(
+        "ecrcontrol_leader",
+        "1 while this controller holds the leader-election Lease, else 0.",
+        multiprocess_mode="mostrecent",
+    )
+
+
 LEADER_TRANSITIONS = Counter(
     "ecrcontrol_leader_transitions_total",
     "Times this controller started (to=leader) or stopped (to=standby) leading.",
