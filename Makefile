@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test test-unit lint format bench binaries cluster clean node-packages chromium
+.PHONY: run test test-unit lint format bench binaries cluster clean node-packages chromium datastore-packages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==25.3
-	$(BIN)/pip install --quiet -e '.[dev,postgres]'
+	$(BIN)/pip install --quiet -e '.[dev,postgres,redis]'
 	touch $@
 
 ## run: ecrcontrol on the embedded defaults (local control plane + local ECR) until Ctrl-C
@@ -17,10 +17,13 @@ run: $(STAMP) binaries
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py runlocal
 
 ## test: lint, Django checks, then the whole suite against the real control plane (and a real node)
-test: $(STAMP) binaries node-packages chromium lint
+## on SQLite, then the integration tests once more on PostgreSQL with the Redis broker
+test: $(STAMP) binaries node-packages chromium datastore-packages lint
 	DJANGO_SECRET_KEY=checks $(BIN)/python manage.py check --fail-level WARNING
 	DJANGO_SECRET_KEY=checks $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
+	ECRCONTROL_TEST_DATABASE=postgres ECRCONTROL_TEST_BROKER=redis $(BIN)/pytest tests/integration \
+		--ignore=tests/integration/chart -m "integration and not bench" $(PYTEST_ARGS)
 
 ## test-unit: the fast tests only (no control plane)
 test-unit: $(STAMP)
@@ -65,6 +68,21 @@ node-packages:
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing; \
 		else \
 			echo "The chart's end-to-end test needs these Debian packages:$$missing." >&2; \
+			echo "Install them as root: apt-get install$$missing" >&2; exit 1; \
+		fi; \
+	fi
+
+## datastore-packages: Debian's postgresql and redis-server (the tests start their own servers)
+datastore-packages:
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	PATH="$$PATH:/usr/sbin:/sbin" command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing the tests' database packages:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing; \
+		else \
+			echo "The PostgreSQL and Redis tests need these Debian packages:$$missing." >&2; \
 			echo "Install them as root: apt-get install$$missing" >&2; exit 1; \
 		fi; \
 	fi

@@ -31,3 +31,17 @@ control_socket_disable = True
 # Started by `make run` or the tests (and only then): the workers die with the master, even
 # when it is killed with SIGKILL.
 forks_die_with_parent()
+
+
+def when_ready(server) -> None:
+    """ECRCONTROL_METRICS_BIND: also serve /metrics, /healthz and /readyz over plain HTTP from the
+    master (the workers' metrics are read from PROMETHEUS_MULTIPROC_DIR)."""
+    bind = os.environ.get("ECRCONTROL_METRICS_BIND")
+    if bind:
+        import django
+
+        django.setup()
+        from secrets_app.monitoring import health
+        from secrets_app.monitoring import server as metrics_server
+
+        metrics_server.serve(bind, readiness=health.database_problems, database=True)

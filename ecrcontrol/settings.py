@@ -95,6 +95,7 @@ DATABASES = {
         env="DATABASE_URL",
         default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}",
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,  # a restarted PostgreSQL: reconnect instead of failing on a dead socket
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -226,3 +227,35 @@ ECRCONTROL_WEBHOOK_VERDICT_SECONDS = float(os.environ.get("ECRCONTROL_WEBHOOK_VE
 # "Refresh now" (dashboard and REST API): at most one manual refresh per access key and region
 # in this many seconds, so that a click storm cannot exhaust the ECR quota.
 ECRCONTROL_MANUAL_REFRESH_SECONDS = float(os.environ.get("ECRCONTROL_MANUAL_REFRESH_SECONDS", "60"))
+
+# Leader election of the controller role (a coordination.k8s.io/v1 Lease; client-go's defaults).
+# Only the holder watches and enqueues; a standby takes over when the lease expires.
+ECRCONTROL_LEADER_ELECTION = env_bool("ECRCONTROL_LEADER_ELECTION", True)
+ECRCONTROL_LEADER_ELECTION_NAME = os.environ.get("ECRCONTROL_LEADER_ELECTION_NAME", "ecrcontrol-controller")
+# Default: POD_NAMESPACE (the chart's downward API), else the service account's namespace.
+ECRCONTROL_LEADER_ELECTION_NAMESPACE = os.environ.get(
+    "ECRCONTROL_LEADER_ELECTION_NAMESPACE", os.environ.get("POD_NAMESPACE", "")
+)
+ECRCONTROL_LEADER_ELECTION_IDENTITY = os.environ.get("ECRCONTROL_LEADER_ELECTION_IDENTITY", "")
+ECRCONTROL_LEADER_ELECTION_LEASE_SECONDS = float(
+    os.environ.get("ECRCONTROL_LEADER_ELECTION_LEASE_SECONDS", "15")
+)
+ECRCONTROL_LEADER_ELECTION_RENEW_SECONDS = float(
+    os.environ.get("ECRCONTROL_LEADER_ELECTION_RENEW_SECONDS", "10")
+)
+ECRCONTROL_LEADER_ELECTION_RETRY_SECONDS = float(
+    os.environ.get("ECRCONTROL_LEADER_ELECTION_RETRY_SECONDS", "2")
+)
+if not (
+    ECRCONTROL_LEADER_ELECTION_LEASE_SECONDS
+    > ECRCONTROL_LEADER_ELECTION_RENEW_SECONDS
+    > ECRCONTROL_LEADER_ELECTION_RETRY_SECONDS
+    > 0
+):
+    raise ImproperlyConfigured(
+        "leader election needs ECRCONTROL_LEADER_ELECTION_LEASE_SECONDS > ..._RENEW_SECONDS > "
+        "..._RETRY_SECONDS > 0 (defaults 15, 10, 2): a leader must give up before its lease can expire."
+    )
+# /metrics, /healthz and /readyz over plain HTTP for the controller and worker roles, e.g. ":9090"
+# (the web role serves them on its own HTTPS port, and on this one too if set). Empty: off.
+ECRCONTROL_METRICS_BIND = os.environ.get("ECRCONTROL_METRICS_BIND", "")

@@ -8,6 +8,8 @@ from secrets_app import views
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("metrics", views.metrics, name="metrics"),
     path("webhooks/", include("secrets_app.webhooks.urls")),
     path("api/", include("secrets_app.api.urls")),
 ]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime
 import logging
+import time
 
 from .kube.errors import KubeError
 from .kube.kinds import BY_NAME
 from .models import Cluster
+from .monitoring.metrics import RECONCILE_DURATION, RECONCILES
 from .services import mirror, schedule
 from .services import refresh as refreshes
 from .services.reconcile import reconcile as reconcile_resource
@@ -17,6 +19,24 @@ log = logging.getLogger(__name__)
 
 def reconcile(
     cluster_id: int, kind: str, namespace: str, name: str, token_since: datetime.datetime | None = None
+) -> None:
+    started, result = time.monotonic(), "error"
+    try:
+        _reconcile(cluster_id, kind, namespace, name, token_since)
+        result = "ok"
+    except _Retry:
+        result = "retry"
+    finally:
+        RECONCILES.labels(kind=kind, result=result).inc()
+        RECONCILE_DURATION.labels(kind=kind).observe(time.monotonic() - started)
+
+
+class _Retry(Exception):
+    """The reconcile was put back with a backoff (for the metrics' `result`)."""
+
+
+def _reconcile(
+    cluster_id: int, kind: str, namespace: str, name: str, token_since: datetime.datetime | None
 ) -> None:
     cluster = Cluster.objects.filter(pk=cluster_id).first()
     if cluster is None:
@@ -37,6 +57,7 @@ def reconcile(
             failures=failures, requeue_at=datetime.datetime.now(datetime.UTC) + schedule.backoff(failures)
         )
         log.warning("reconcile %s %s/%s failed (%s); retrying with backoff", kind, namespace, name, exc)
+        raise _Retry() from None
 
 
 def refresh(access_key_id: str, region: str) -> None:

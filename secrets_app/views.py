@@ -1,11 +1,23 @@
-"""Plain Django views: health checks for probes."""
+"""Plain Django views: health checks for probes, and the Prometheus metrics page."""
 
-from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from .monitoring import exposition, health
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness and readiness: the process answers and the database is reachable."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
+    """Liveness: the process answers. Nothing else: a database outage must not restart the pods."""
     return JsonResponse({"status": "ok"})
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness: the database is reachable (the admin, the API and the webhooks all need it)."""
+    problems = health.database_problems()
+    if problems:
+        return JsonResponse({"status": "not ready", "problems": problems}, status=503)
+    return JsonResponse({"status": "ok", "problems": []})
+
+
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus' text format; no login (it shows counts and timings, never names of secrets)."""
+    return HttpResponse(exposition.render(database=True), content_type=exposition.CONTENT_TYPE)

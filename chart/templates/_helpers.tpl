@@ -102,9 +102,32 @@ app.kubernetes.io/instance: {{ .Release.Name }}
       name: {{ .Values.redis.existingSecret }}
       key: {{ .Values.redis.key }}
 {{- end }}
+- name: PROMETHEUS_MULTIPROC_DIR
+  value: /tmp/prometheus
 {{- with .Values.extraEnv }}
 {{ toYaml . }}
 {{- end }}
+{{- end -}}
+
+{{/* Probes of the worker and controller: their plain-HTTP health port. Argument: the port. */}}
+{{- define "ecrcontrol.healthProbes" -}}
+readinessProbe:
+  httpGet:
+    path: /readyz
+    port: {{ . }}
+  periodSeconds: 5
+  timeoutSeconds: 3
+livenessProbe:
+  httpGet:
+    path: /healthz
+    port: {{ . }}
+  periodSeconds: 20
+  timeoutSeconds: 5
+  failureThreshold: 3
+{{- end -}}
+
+{{- define "ecrcontrol.leaseName" -}}
+{{- printf "%s-controller" (include "ecrcontrol.fullname" .) -}}
 {{- end -}}
 
 {{/* Security context of every container: non-root, read-only root filesystem, no capabilities. */}}
@@ -207,7 +230,7 @@ seccompProfile:
 {{- end -}}
 
 {{- define "ecrcontrol.healthzGet" -}}
-path: /healthz
+path: {{ .path | default "/healthz" }}
 port: https
 scheme: HTTPS
 httpHeaders:
@@ -232,18 +255,23 @@ httpHeaders:
       value: {{ .Values.web.workers | quote }}
     - name: ECRCONTROL_WEB_THREADS
       value: {{ .Values.web.threads | quote }}
+    - name: ECRCONTROL_METRICS_BIND
+      value: "0.0.0.0:{{ .Values.metrics.ports.web }}"
   ports:
     - name: https
       containerPort: {{ .Values.web.port }}
       protocol: TCP
+    - name: metrics
+      containerPort: {{ .Values.metrics.ports.web }}
+      protocol: TCP
   readinessProbe:
     httpGet:
-      {{- include "ecrcontrol.healthzGet" . | nindent 6 }}
+      {{- include "ecrcontrol.healthzGet" (dict "path" "/readyz") | nindent 6 }}
     periodSeconds: 5
     timeoutSeconds: 3
   livenessProbe:
     httpGet:
-      {{- include "ecrcontrol.healthzGet" . | nindent 6 }}
+      {{- include "ecrcontrol.healthzGet" (dict "path" "/healthz") | nindent 6 }}
     periodSeconds: 20
     timeoutSeconds: 5
     failureThreshold: 3
@@ -262,11 +290,18 @@ httpHeaders:
 - name: worker
   image: {{ include "ecrcontrol.image" . }}
   imagePullPolicy: {{ .Values.image.pullPolicy }}
-  command: ["python", "manage.py", "qcluster"]
+  command: ["python", "manage.py", "worker"]
   env:
     {{- include "ecrcontrol.env" . | nindent 4 }}
     - name: ECRCONTROL_WORKERS
       value: {{ .Values.worker.processes | quote }}
+    - name: ECRCONTROL_METRICS_BIND
+      value: "0.0.0.0:{{ .Values.metrics.ports.worker }}"
+  ports:
+    - name: metrics-worker
+      containerPort: {{ .Values.metrics.ports.worker }}
+      protocol: TCP
+  {{- include "ecrcontrol.healthProbes" .Values.metrics.ports.worker | nindent 2 }}
   securityContext:
     {{- include "ecrcontrol.containerSecurityContext" . | nindent 4 }}
   resources:
@@ -282,6 +317,25 @@ httpHeaders:
   command: ["python", "manage.py", "controller"]
   env:
     {{- include "ecrcontrol.env" . | nindent 4 }}
+    - name: ECRCONTROL_METRICS_BIND
+      value: "0.0.0.0:{{ .Values.metrics.ports.controller }}"
+    {{- with .Values.controller.leaderElection }}
+    - name: ECRCONTROL_LEADER_ELECTION
+      value: {{ ternary "1" "0" .enabled | quote }}
+    - name: ECRCONTROL_LEADER_ELECTION_NAME
+      value: {{ include "ecrcontrol.leaseName" $ | quote }}
+    - name: ECRCONTROL_LEADER_ELECTION_LEASE_SECONDS
+      value: {{ .leaseDurationSeconds | quote }}
+    - name: ECRCONTROL_LEADER_ELECTION_RENEW_SECONDS
+      value: {{ .renewDeadlineSeconds | quote }}
+    - name: ECRCONTROL_LEADER_ELECTION_RETRY_SECONDS
+      value: {{ .retryPeriodSeconds | quote }}
+    {{- end }}
+  ports:
+    - name: metrics-ctrl
+      containerPort: {{ .Values.metrics.ports.controller }}
+      protocol: TCP
+  {{- include "ecrcontrol.healthProbes" .Values.metrics.ports.controller | nindent 2 }}
   securityContext:
     {{- include "ecrcontrol.containerSecurityContext" . | nindent 4 }}
   resources:
@@ -357,8 +411,15 @@ labels:
   {{- with $root.Values.podLabels }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
-{{- with $root.Values.podAnnotations }}
+{{- if or $root.Values.podAnnotations $root.Values.metrics.scrapeAnnotations }}
 annotations:
+  {{- with $root.Values.podAnnotations }}
   {{- toYaml . | nindent 2 }}
+  {{- end }}
+  {{- if $root.Values.metrics.scrapeAnnotations }}
+  prometheus.io/scrape: "true"
+  prometheus.io/port: {{ get $root.Values.metrics.ports (.metricsRole | default .component) | quote }}
+  prometheus.io/path: /metrics
+  {{- end }}
 {{- end }}
 {{- end -}}

@@ -17,6 +17,8 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
+from ..monitoring.metrics import ECR_REQUESTS
+
 # Error codes that mean "these credentials will not work until someone changes something".
 PERMANENT_CODES = {
     "UnrecognizedClientException",
@@ -121,9 +123,12 @@ def get_token(credentials: Credentials, timeout: float | None = None) -> Token:
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         permanent = code in PERMANENT_CODES or status in (401, 403)
         what = "rejected the credentials" if permanent else "returned an error"
+        ECR_REQUESTS.labels(outcome="rejected" if permanent else "error", error_code=code).inc()
         raise ECRError(f"ECR {what}: {code}: {message}", permanent=permanent, code=code) from None
     except botocore.exceptions.BotoCoreError as exc:
+        ECR_REQUESTS.labels(outcome="error", error_code=type(exc).__name__).inc()
         raise ECRError(f"ECR could not be reached: {exc}", permanent=False, code=type(exc).__name__) from None
+    ECR_REQUESTS.labels(outcome="success", error_code="").inc()
     username, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
     return Token(
         registry=data["proxyEndpoint"].removeprefix("https://").removeprefix("http://").rstrip("/"),

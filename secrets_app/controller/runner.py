@@ -106,14 +106,22 @@ class ClusterController:
         lease = datetime.datetime.now(datetime.UTC) + datetime.timedelta(
             seconds=settings.ECRCONTROL_RECONCILE_LEASE_SECONDS
         )
-        with transaction.atomic():  # one commit for the whole batch, not one per row and task
-            for kind_name, namespace, name in keys:
-                kind = BY_NAME[kind_name]
-                if kind is not LEGACY:
-                    mirror.model_for(kind).objects.filter(
-                        **mirror.lookup(self.cluster, kind, namespace, name)
-                    ).update(requeue_at=lease)
-                queue.enqueue(self.cluster.pk, kind_name, namespace, name)
+        try:
+            with transaction.atomic():  # one commit for the whole batch, not one per row and task
+                for kind_name, namespace, name in keys:
+                    kind = BY_NAME[kind_name]
+                    if kind is not LEGACY:
+                        mirror.model_for(kind).objects.filter(
+                            **mirror.lookup(self.cluster, kind, namespace, name)
+                        ).update(requeue_at=lease)
+                    queue.enqueue(self.cluster.pk, kind_name, namespace, name)
+        except Exception:
+            # The database or the broker is down (a restart): keep the batch for the next flush
+            # (a key handed out twice is reconciled twice, which is harmless).
+            with self._lock:
+                for key in keys:
+                    self._pending.setdefault(key, None)
+            raise
 
     def _scan_due(self) -> None:
         now = datetime.datetime.now(datetime.UTC)

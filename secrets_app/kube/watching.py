@@ -1,4 +1,4 @@
-"""List-then-watch loops that keep the newest resourceVersion, re-list on 410 and reconnect.
+"""List-then-watch loops that keep the newest resourceVersion, resume after errors, re-list on 410.
 
 Each loop hands plain dicts to two callbacks: `on_list(items)` after every (re-)list, with the
 complete current state, and `on_event(obj, deleted)` for every change after it. Only the mirror
@@ -18,6 +18,7 @@ import urllib3
 from kubernetes import watch
 from kubernetes.client.rest import ApiException
 
+from ..monitoring.metrics import WATCH_RESTARTS
 from .api import Kube
 from .kinds import GROUP, MANAGED_BY, MANAGED_BY_LABEL, Kind
 
@@ -71,6 +72,7 @@ class WatchLoop(threading.Thread):
         self.source, self.on_list, self.on_event, self.stop_event = source, on_list, on_event, stop
         self.resource_version = ""
         self.lists = 0  # how many times it (re-)listed: visible to tests and metrics
+        self.failures = 0  # consecutive failed connections, for the backoff
         self._watch = watch.Watch()
 
     def stop(self) -> None:
@@ -78,24 +80,31 @@ class WatchLoop(threading.Thread):
         self._watch.stop()
 
     def run(self) -> None:
-        failures = 0
+        self.failures = 0
         while not self.stop_event.is_set():
             try:
-                self._list()
-                failures = 0
+                if not self.resource_version:
+                    self._list()
                 self._watch_until_stopped()
             except _Gone:
+                WATCH_RESTARTS.labels(watch=self.source.name, reason="gone").inc()
                 log.info(
                     "%s: resourceVersion %s expired (410 Gone); re-listing", self.name, self.resource_version
                 )
+                self.resource_version = ""
             except (ApiException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
-                failures += 1
-                delay = min(MAX_BACKOFF, 0.5 * 2**failures) * random.uniform(0.5, 1.0)  # noqa: S311
+                # Keep the resourceVersion: the next watch resumes where this one broke off, as
+                # client-go's reflector does (a list of every object per API server blip is costly);
+                # if the server no longer has that version, it answers 410 and we re-list.
+                self.failures += 1
+                WATCH_RESTARTS.labels(watch=self.source.name, reason="error").inc()
+                delay = min(MAX_BACKOFF, 0.5 * 2**self.failures) * random.uniform(0.5, 1.0)  # noqa: S311
                 log.warning("%s: API server unavailable (%s); reconnecting in %.1fs", self.name, exc, delay)
                 self.stop_event.wait(delay)
             except Exception:
                 # A bug in a callback must not end the watch forever: log it and start over.
                 log.exception("%s: unexpected error; re-listing", self.name)
+                self.resource_version = ""
                 self.stop_event.wait(1.0)
 
     def _list(self) -> None:
@@ -103,9 +112,10 @@ class WatchLoop(threading.Thread):
             **self.source.kwargs, _preload_content=False, _request_timeout=(5, 60)
         )
         data = json.loads(response.data)
-        self.resource_version = data["metadata"]["resourceVersion"]
+        self.failures = 0
         self.lists += 1
         self.on_list(data.get("items", []))
+        self.resource_version = data["metadata"]["resourceVersion"]  # only once the list is handled
 
     def _watch_until_stopped(self) -> None:
         while not self.stop_event.is_set():
@@ -124,7 +134,10 @@ class WatchLoop(threading.Thread):
                         if obj.get("code") == 410:
                             raise _Gone()
                         raise ApiException(status=obj.get("code"), reason=obj.get("message"))
+                    if self.stop_event.is_set():  # stopped (leadership lost): hand on nothing more
+                        return
                     self.resource_version = obj["metadata"]["resourceVersion"]
+                    self.failures = 0
                     if event["type"] != "BOOKMARK":
                         self.on_event(obj, event["type"] == "DELETED")
                     if self.stop_event.is_set():

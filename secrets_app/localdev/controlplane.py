@@ -81,6 +81,32 @@ class ControlPlane(Component):
         self.processes.remove(apiserver)
         self._start_apiserver(port=int(self.server.rsplit(":", 1)[1]))
 
+    def stop_apiserver(self) -> None:
+        """Stop only the API server (a partition of every client from it); `start_apiserver()`
+        brings it back on the same port."""
+        apiserver = next(p for p in self.processes if p.name == "kube-apiserver")
+        apiserver.stop()
+        self.processes.remove(apiserver)
+
+    def start_apiserver(self) -> None:
+        self._start_apiserver(port=int(self.server.rsplit(":", 1)[1]))
+
+    def compact_etcd(self) -> int:
+        """Compact etcd's history up to its current revision (what the API server does every few
+        minutes): a watch that resumes from an older resourceVersion gets 410 Gone. Returns the
+        revision. Through etcd's v3 HTTP gateway, so no etcdctl is needed."""
+
+        def post(path: str, body: dict) -> dict:
+            request = urllib.request.Request(
+                f"{self.etcd_url}{path}", data=json.dumps(body).encode(), method="POST"
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return json.load(response)
+
+        revision = int(post("/v3/kv/range", {"key": _b64(b"/"), "limit": 1})["header"]["revision"])
+        post("/v3/kv/compaction", {"revision": str(revision), "physical": True})
+        return revision
+
     # -- components --------------------------------------------------------------------------
     def _write_pki(self) -> None:
         pki = self.workdir / "pki"

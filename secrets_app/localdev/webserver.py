@@ -45,8 +45,11 @@ class WebServer(Component):
         cert, key = self.ca.issue("ecrcontrol-web", hosts=(self.host, "localhost"), server=True).write(
             self.workdir, "web"
         )
+        metrics_dir = self.workdir / "metrics"  # gunicorn's workers add up their metrics here
+        metrics_dir.mkdir(exist_ok=True)
         env = {
             **os.environ,
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
             **self.env,
             "ECRCONTROL_BIND": f"{self.host}:{self.port}",
             "ECRCONTROL_TLS_CERT_FILE": str(cert),

@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ..monitoring.metrics import WEBHOOK_DURATION, WEBHOOK_REQUESTS
 from . import reviews
 from .lookups import ClusterLookups
 from .mutating import mutate
@@ -40,21 +41,34 @@ class _AdmissionView(APIView):
     parser_classes = [JSONParser]
     renderer_classes = [JSONRenderer]
 
+    webhook = ""  # the metrics' label
+
     def decide(self, review: reviews.Review) -> dict:
         raise NotImplementedError
 
     def post(self, request: Request) -> Response:
         started = time.monotonic()
+        self._result = "error"  # DRF makes a view instance per request
+        try:
+            return self._answer(request, started)
+        finally:
+            WEBHOOK_REQUESTS.labels(webhook=self.webhook, result=self._result).inc()
+            WEBHOOK_DURATION.labels(webhook=self.webhook).observe(time.monotonic() - started)
+
+    def _answer(self, request: Request, started: float) -> Response:
         try:
             review = reviews.parse(request.data)
         except reviews.BadReview as exc:
             log.warning("%s: bad AdmissionReview: %s", type(self).__name__, exc)
+            self._result = "bad_request"
             return Response({"detail": str(exc)}, status=400)
         try:
             response = self.decide(review)
+            self._result = "allowed" if response["allowed"] else "denied"
         except Exception as exc:  # answer the API server with a reason, never an HTML error page
             log.exception("%s: failed deciding on %s", type(self).__name__, review.describe)
             response = reviews.denied(review, [MSG_INTERNAL_ERROR.format(error=type(exc).__name__)], code=500)
+            self._result = "error"
         log.info(
             "%s %s %s%s: %s in %.0f ms",
             type(self).__name__,
@@ -68,10 +82,14 @@ class _AdmissionView(APIView):
 
 
 class MutateView(_AdmissionView):
+    webhook = "mutate"
+
     def decide(self, review: reviews.Review) -> dict:
         return mutate(review)
 
 
 class ValidateView(_AdmissionView):
+    webhook = "validate"
+
     def decide(self, review: reviews.Review) -> dict:
         return validate(review, ClusterLookups.default())

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+import uuid
 from pathlib import Path
 
 from secrets_app.localdev.processes import Process
-from tests.settings import BASE_DIR, TEST_DB
+from tests.settings import BASE_DIR, TEST_DATABASE_URL, TEST_REDIS_URL
 
 FAST_SETTINGS = {
     "ECRCONTROL_RECONCILE_LEASE_SECONDS": "5",
@@ -20,14 +21,18 @@ FAST_SETTINGS = {
 
 
 def process_env(kubeconfig: Path, ecr_url: str, **settings: str) -> dict[str, str]:
-    """The environment of ecrcontrol's processes in tests: the test database, cluster and ECR."""
+    """The environment of ecrcontrol's processes in tests: the test database, cluster and ECR.
+    Each operator gets a Lease of its own unless a test shares one between its controllers, so
+    that a controller killed by one test does not hold up the next test's for a lease duration."""
     return {
         **os.environ,
         **FAST_SETTINGS,
+        "ECRCONTROL_LEADER_ELECTION_NAME": f"ecrcontrol-test-{uuid.uuid4().hex[:8]}",
+        **({"REDIS_URL": TEST_REDIS_URL} if TEST_REDIS_URL else {}),
         **settings,
         "DJANGO_SETTINGS_MODULE": "ecrcontrol.settings",
         "DJANGO_SECRET_KEY": "test-only-not-secret",
-        "DATABASE_URL": f"sqlite:///{TEST_DB}",
+        "DATABASE_URL": TEST_DATABASE_URL,
         "KUBECONFIG": str(kubeconfig),
         "AWS_ENDPOINT_URL_ECR": ecr_url,
     }
@@ -41,28 +46,36 @@ class Operator:
         self.env = process_env(kubeconfig, ecr_url, **settings)
         self.worker: Process | None = None
         self.controller: Process | None = None
+        self.extra: list[Process] = []  # further controllers (leader election tests)
 
-    def _manage(self, name: str, *args: str) -> Process:
+    def _manage(self, name: str, *args: str, **settings: str) -> Process:
         return Process(
             name,
             [sys.executable, str(BASE_DIR / "manage.py"), *args],
             self.logdir / f"{name}.log",
-            env=self.env,
+            env={**self.env, **settings},
         ).start()
 
     def start_worker(self) -> None:
-        self.worker = self._manage("worker", "qcluster")
+        self.worker = self._manage("worker", "worker")
         self.worker.wait_until(lambda: "Q Cluster" in self.worker.log_tail(200), 30, "running")
 
-    def start_controller(self) -> None:
-        self.controller = self._manage("controller", "controller")
-        self.controller.wait_until(
-            lambda: "controller watching" in self.controller.log_path.read_text(), 30, "watching"
-        )
+    def start_controller(self, name: str = "controller", leading: bool = True, **settings: str) -> Process:
+        """Start a controller; wait until it leads (`leading`), or only until it runs (a standby)."""
+        process = self._manage(name, "controller", **settings)
+        elects = {**self.env, **settings}.get("ECRCONTROL_LEADER_ELECTION", "1") != "0"
+        mark = "is now the leader" if leading and elects else "controller watching"
+        process.wait_until(lambda: mark in process.log_path.read_text(), 30, mark)
+        if name == "controller":
+            self.controller = process
+        else:
+            self.extra.append(process)
+        return process
 
-    def start(self) -> Operator:
+    def start(self, controller: bool = True) -> Operator:
         self.start_worker()
-        self.start_controller()
+        if controller:
+            self.start_controller()
         return self
 
     def start_embedded(self) -> Operator:
@@ -87,7 +100,7 @@ class Operator:
         self.worker.popen.wait()
 
     def stop(self) -> None:
-        for process in (self.controller, self.worker):
+        for process in (*self.extra, self.controller, self.worker):
             if process:
                 process.stop(grace=5)
 

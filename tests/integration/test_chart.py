@@ -172,3 +172,62 @@ def test_ingress_is_optional_and_its_host_is_allowed():
     (deployment,) = by_kind(docs, "Deployment")
     env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert "ecr.example.org" in env["DJANGO_ALLOWED_HOSTS"].split(",")
+
+
+EXTERNAL = ("--set", "database.mode=external", "--set", "database.external.existingSecret=db")
+
+
+def test_controller_replicas_elect_a_leader_with_a_lease_they_may_only_touch_by_name():
+    docs = manifests(*EXTERNAL, "--set", "controller.replicas=2")
+    controller = next(
+        d for d in by_kind(docs, "Deployment") if d["metadata"]["name"] == "rel-ecrcontrol-controller"
+    )
+    assert controller["spec"]["replicas"] == 2
+    (container,) = controller["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["POD_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
+    assert env["ECRCONTROL_LEADER_ELECTION"]["value"] == "1"
+    assert env["ECRCONTROL_LEADER_ELECTION_NAME"]["value"] == "rel-ecrcontrol-controller"
+    (role,) = [r for r in by_kind(docs, "Role") if r["metadata"]["name"].endswith("leader-election")]
+    assert role["metadata"]["namespace"] == "tools"
+    assert role["rules"] == [
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "resourceNames": ["rel-ecrcontrol-controller"],
+            "verbs": ["get", "update"],
+        },
+    ]
+    cluster_rules = by_kind(docs, "ClusterRole")[0]["rules"]
+    assert not any("leases" in rule["resources"] for rule in cluster_rules)  # no cluster-wide Lease access
+
+
+def test_standby_controllers_need_postgresql_and_leader_election():
+    assert "value must be 1" in template("--set", "controller.replicas=2").stderr
+    refused = template(
+        *EXTERNAL, "--set", "controller.replicas=2", "--set", "controller.leaderElection.enabled=false"
+    )
+    assert refused.returncode != 0 and "leaderElection" in refused.stderr
+
+
+@pytest.mark.parametrize("mode", ["sqlite", "external"])
+def test_every_role_has_readiness_and_liveness_probes_and_a_metrics_port(mode):
+    args = EXTERNAL if mode == "external" else ()
+    docs = manifests(*args, "--set", "metrics.scrapeAnnotations=true")
+    containers = {}
+    for deployment in by_kind(docs, "Deployment"):
+        pod = deployment["spec"]["template"]
+        assert pod["metadata"]["annotations"]["prometheus.io/scrape"] == "true"
+        ports = {c["name"]: c for c in pod["spec"]["containers"]}
+        scraped = int(pod["metadata"]["annotations"]["prometheus.io/port"])
+        assert any(p["containerPort"] == scraped for c in ports.values() for p in c.get("ports", []))
+        containers.update(ports)
+    assert set(containers) == {"web", "worker", "controller"}
+    for name, container in containers.items():
+        ready, live = container["readinessProbe"]["httpGet"], container["livenessProbe"]["httpGet"]
+        assert (ready["path"], live["path"]) == ("/readyz", "/healthz"), name
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["PROMETHEUS_MULTIPROC_DIR"] == "/tmp/prometheus"
+        assert env["ECRCONTROL_METRICS_BIND"].startswith("0.0.0.0:")
+    assert containers["worker"]["command"][-1] == "worker"

@@ -189,9 +189,7 @@ def test_kubectl_wait_for_ready_works(kube_api, operator, control_plane, namespa
 
 
 def test_canary_secret_key_never_leaves_the_cluster_object(kube_api, operator, namespace, control_plane):
-    import sqlite3
-
-    from tests.settings import TEST_DB
+    from .datastores import dump_test_database
 
     create_namespaced_resource(kube_api, namespace, "canary")
     name = unique("caeps")
@@ -200,9 +198,7 @@ def test_canary_secret_key_never_leaves_the_cluster_object(kube_api, operator, n
     wait_for(lambda: is_ready(get_cluster_resource(kube_api, name)))
     assert NamespacedPullSecret.objects.filter(name="canary").exists()
 
-    connection = sqlite3.connect(TEST_DB)
-    dump = "\n".join(connection.iterdump())
-    connection.close()
+    dump = dump_test_database()
     assert "canary" in dump  # the dump does hold the mirror rows
     assert CANARY_SECRET not in dump
     assert CANARY_SECRET not in operator.logs()

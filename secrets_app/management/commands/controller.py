@@ -3,6 +3,10 @@
 Cluster rows are re-read every RESCAN_SECONDS: a new row starts a ClusterController (with its own
 stop event), a removed row stops its controller, and a row whose connection settings changed is
 restarted. No restart of the process is needed when clusters are added in the admin.
+
+With leader election (the default; ECRCONTROL_LEADER_ELECTION=0 turns it off for a single
+replica) only the holder of the Lease runs controllers: they start when it starts leading and are
+stopped the moment it stops. ECRCONTROL_METRICS_BIND serves /metrics, /healthz and /readyz.
 """
 
 import logging
@@ -10,11 +14,14 @@ import signal
 import sys
 import threading
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
+from secrets_app.controller import leadership
 from secrets_app.controller.runner import ClusterController
 from secrets_app.models import Cluster
+from secrets_app.monitoring import health, server
 
 log = logging.getLogger(__name__)
 
@@ -47,22 +54,72 @@ class Command(BaseCommand):
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         Cluster.default()
-        running: dict[int, Running] = {}
+        self.running: dict[int, Running] = {}
         self.warned: dict[int, str] = {}
-        self._sync(running)
-        self.stdout.write(f"controller watching {len(running)} cluster(s)", ending="\n")
+        self.leading = threading.Event()
+        self.lock = threading.Lock()  # between the scan loop and the elector's callbacks
+        self.elector = None
+        if settings.ECRCONTROL_LEADER_ELECTION:
+            self.elector = leadership.from_settings(self._started_leading, self._stopped_leading, stop)
+            self.elector.start()
+            self.stdout.write(f"controller {self.elector.lock.identity} waiting for leadership", ending="\n")
+        else:
+            self.leading.set()
+            self._sync(self.running)
+        if settings.ECRCONTROL_METRICS_BIND:
+            server.serve(settings.ECRCONTROL_METRICS_BIND, readiness=self._readiness)
+        self.stdout.write(f"controller watching {len(self.running)} cluster(s)", ending="\n")
         self.stdout.flush()
         try:
             while not stop.wait(RESCAN_SECONDS):
-                self._sync(running)
+                self._sync(self.running)
         except KeyboardInterrupt:
             stop.set()
-        for each in running.values():
-            each.stop()
+        if self.elector:
+            self.elector.join(timeout=15)  # steps down (stopping the controllers) and releases the Lease
+        self._stop_all()
         sys.exit(0)
 
+    def _started_leading(self) -> None:
+        self.leading.set()
+        self._sync(self.running)
+        log.info("leading: watching %d cluster(s)", len(self.running))
+
+    def _stopped_leading(self) -> None:
+        """Stop every watch and the enqueueing now: another replica may be leading in seconds."""
+        self.leading.clear()
+        self._stop_all()
+
+    def _stop_all(self) -> None:
+        for each in list(self.running.values()):
+            each.stop_event.set()  # at once, even while a scan holds the lock; then wait for each
+        with self.lock:
+            for each in self.running.values():
+                each.stop()
+            self.running.clear()
+
+    def _readiness(self) -> list[str]:
+        """What keeps this controller from being ready (an empty list: ready)."""
+        problems = health.database_problems()
+        if self.elector and not self.elector.known:
+            problems.append("leadership unknown: the Lease could not be read yet")
+        if self.leading.is_set():
+            with self.lock:
+                for each in self.running.values():
+                    problems += [
+                        f"watch {loop.name} not established yet"
+                        for loop in each.controller.loops
+                        if loop.lists == 0
+                    ]
+        return problems
+
     def _sync(self, running: dict[int, "Running"]) -> None:
-        """Start controllers for new Cluster rows, stop those of removed or changed rows."""
+        """While leading: start controllers for new Cluster rows, stop those of removed or changed rows."""
+        with self.lock:
+            if self.leading.is_set():
+                self._sync_locked(running)
+
+    def _sync_locked(self, running: dict[int, "Running"]) -> None:
         try:
             clusters = {c.pk: c for c in Cluster.objects.all()}
         except Exception:

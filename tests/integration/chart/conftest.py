@@ -106,6 +106,7 @@ def _values(node: Node, ecr_url: str) -> dict:
         # on loopback, and the web role binds a free port of this machine.
         "hostNetwork": True,
         "web": {"port": free_port(), "workers": 1, "threads": 4},
+        "metrics": {"ports": {"web": free_port(), "worker": free_port(), "controller": free_port()}},
         "extraEnv": [
             {"name": "KUBERNETES_SERVICE_HOST", "value": "127.0.0.1"},
             {"name": "KUBERNETES_SERVICE_PORT", "value": str(port)},

@@ -284,9 +284,16 @@ def can_i_list(release: Release, namespace: str) -> set[tuple[str, str, str]]:
     return rules
 
 
+# Leader election, in the release namespace only: create any Lease, get/update the controller's own.
+LEASE_RULES = {
+    ("leases.coordination.k8s.io", "", "create"),
+    ("leases.coordination.k8s.io", f"{FULLNAME}-controller", "get update"),
+}
+
+
 def test_the_service_account_may_do_exactly_what_the_code_needs(release: Release):
-    assert can_i_list(release, NAMESPACE) == EXPECTED_RULES
-    assert can_i_list(release, "e2e-team") == EXPECTED_RULES  # no namespaced extras anywhere
+    assert can_i_list(release, NAMESPACE) == EXPECTED_RULES | LEASE_RULES
+    assert can_i_list(release, "e2e-team") == EXPECTED_RULES  # no namespaced extras elsewhere
     for verb, resource in (
         ("patch", "secrets"),
         ("create", "pods"),
