@@ -75,6 +75,7 @@ def secret(data: str, tamper: bool = False) -> dict:
         NOW + datetime.timedelta(hours=6),
         "id",
         "source",
+        lambda *parts: "seal",
     )
     desired["metadata"]["resourceVersion"] = "7"
     if tamper:
