@@ -6,6 +6,7 @@ by generation (a status-only change never needs a reconcile), so they are not mi
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 
 from ..choices import SecretState
@@ -23,14 +24,14 @@ class Handlers:
         self.enqueue = enqueue
 
     # -- custom resources ---------------------------------------------------------------------
-    def resources_listed(self, kind: Kind, items: list[dict]) -> None:
+    def resources_listed(self, kind: Kind, items: list[dict], listed_at: datetime.datetime) -> None:
         if kind is LEGACY:
             for item in items:
                 self.enqueue((kind.kind, "", item["metadata"]["name"]))
             return
         for item in items:
             self._resource(kind, item, listed=True)
-        mirror.forget_missing(self.cluster, kind, {item["metadata"]["uid"] for item in items})
+        mirror.forget_missing(self.cluster, kind, {item["metadata"]["uid"] for item in items}, listed_at)
 
     def resource_changed(self, kind: Kind, body: dict, deleted: bool) -> None:
         meta = body["metadata"]
@@ -63,7 +64,7 @@ class Handlers:
             self.enqueue(key)
 
     # -- managed Secrets ----------------------------------------------------------------------
-    def secrets_listed(self, items: list[dict]) -> None:
+    def secrets_listed(self, items: list[dict], listed_at: datetime.datetime) -> None:
         for item in items:
             self.secret_changed(item)
         # A managed Secret deleted while we were not watching shows up as a missing row's Secret.
@@ -100,7 +101,7 @@ class Handlers:
         self.enqueue((kind, namespace, name))
 
     # -- namespaces ---------------------------------------------------------------------------
-    def namespaces_listed(self, items: list[dict]) -> None:
+    def namespaces_listed(self, items: list[dict], listed_at: datetime.datetime) -> None:
         for item in items:
             self.namespace_changed(item)
 

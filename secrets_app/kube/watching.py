@@ -1,12 +1,14 @@
 """List-then-watch loops that keep the newest resourceVersion, resume after errors, re-list on 410.
 
-Each loop hands plain dicts to two callbacks: `on_list(items)` after every (re-)list, with the
-complete current state, and `on_event(obj, deleted)` for every change after it. Only the mirror
-uses `deleted` (to drop a row); reconciles re-read state, so a missed or repeated event is harmless.
+Each loop hands plain dicts to two callbacks: `on_list(items, listed_at)` after every (re-)list,
+with the complete current state and the time the list was asked for, and `on_event(obj, deleted)`
+for every change after it. Only the mirror uses `deleted` (to drop a row); reconciles re-read
+state, so a missed or repeated event is harmless.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import random
@@ -63,7 +65,7 @@ class WatchLoop(threading.Thread):
     def __init__(
         self,
         source: Source,
-        on_list: Callable[[list[dict]], None],
+        on_list: Callable[[list[dict], datetime.datetime], None],
         on_event: Callable[[dict, bool], None],
         stop: threading.Event,
         label: str = "",
@@ -108,13 +110,14 @@ class WatchLoop(threading.Thread):
                 self.stop_event.wait(1.0)
 
     def _list(self) -> None:
+        listed_at = datetime.datetime.now(datetime.UTC)
         response = self.source.list_func(
             **self.source.kwargs, _preload_content=False, _request_timeout=(5, 60)
         )
         data = json.loads(response.data)
         self.failures = 0
         self.lists += 1
-        self.on_list(data.get("items", []))
+        self.on_list(data.get("items", []), listed_at)
         self.resource_version = data["metadata"]["resourceVersion"]  # only once the list is handled
 
     def _watch_until_stopped(self) -> None:

@@ -101,8 +101,18 @@ def forget(cluster: Cluster, kind: Kind, namespace: str, name: str) -> None:
     rows.delete()
 
 
-def forget_missing(cluster: Cluster, kind: Kind, present_uids: set[str]) -> None:
-    """After a full list: drop rows of objects that no longer exist in the cluster."""
-    stale = model_for(kind).objects.filter(cluster=cluster).exclude(uid__in=present_uids).exclude(uid="")
+def forget_missing(
+    cluster: Cluster, kind: Kind, present_uids: set[str], listed_at: datetime.datetime
+) -> None:
+    """After a full list asked for at `listed_at`: drop rows of objects that no longer exist in the
+    cluster. A row synced since then (an object the writer created after the list's snapshot) is
+    kept: the watch that follows the list reports it, or its deletion."""
+    stale = (
+        model_for(kind)
+        .objects.filter(cluster=cluster)
+        .exclude(uid__in=present_uids)
+        .exclude(uid="")
+        .exclude(synced_at__gte=listed_at)
+    )
     ManagedSecret.objects.filter(cluster=cluster, owner_uid__in=stale.values("uid")).delete()
     stale.delete()

@@ -9,7 +9,7 @@ import pytest
 from secrets_app.aws.ecr import Token
 from secrets_app.controller.handlers import Handlers
 from secrets_app.kube.kinds import NAMESPACED
-from secrets_app.models import Cluster
+from secrets_app.models import Cluster, NamespacedPullSecret
 from secrets_app.services import dockerconfig, mirror
 
 pytestmark = pytest.mark.django_db
@@ -44,6 +44,16 @@ def test_a_resource_written_from_the_database_is_reconciled_even_when_its_event_
     mirror.upsert(handlers.cluster, NAMESPACED, body("100"))
     handlers.resource_changed(NAMESPACED, body("100"), deleted=False)
     assert handlers.queued == [(NAMESPACED.kind, "a", "pull")]
+
+
+def test_a_list_forgets_rows_of_deleted_objects_but_not_one_created_after_its_snapshot(handlers):
+    listed_at = datetime.datetime.now(datetime.UTC)
+    mirror.upsert(handlers.cluster, NAMESPACED, body("100"))  # the writer's create, after the list began
+    handlers.resources_listed(NAMESPACED, [], listed_at)
+    assert NamespacedPullSecret.objects.filter(name="pull").exists()
+    # A list asked for after that row was synced, without the object: it was deleted.
+    handlers.resources_listed(NAMESPACED, [], datetime.datetime.now(datetime.UTC))
+    assert not NamespacedPullSecret.objects.filter(name="pull").exists()
 
 
 def test_our_own_status_write_is_not_mistaken_for_an_edit(handlers):
