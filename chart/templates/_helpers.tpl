@@ -310,20 +310,30 @@ httpHeaders:
     {{- include "ecrcontrol.mounts" . | nindent 4 }}
 {{- end -}}
 
+{{- /* The controller; with "embedded" true (SQLite mode) it also runs the worker role as threads of
+the same process (manage.py embedded: one process instead of qcluster's forks). Argument: dict with
+"root" and "embedded". */ -}}
 {{- define "ecrcontrol.controllerContainer" -}}
-- name: controller
+{{- $embedded := .embedded -}}
+{{- $root := .root -}}
+{{- with .root -}}
+- name: {{ ternary "controller-worker" "controller" $embedded }}
   image: {{ include "ecrcontrol.image" . }}
   imagePullPolicy: {{ .Values.image.pullPolicy }}
-  command: ["python", "manage.py", "controller"]
+  command: ["python", "manage.py", {{ ternary "embedded" "controller" $embedded | quote }}]
   env:
     {{- include "ecrcontrol.env" . | nindent 4 }}
     - name: ECRCONTROL_METRICS_BIND
       value: "0.0.0.0:{{ .Values.metrics.ports.controller }}"
+    {{- if $embedded }}
+    - name: ECRCONTROL_WORKER_THREADS
+      value: {{ .Values.worker.threads | quote }}
+    {{- end }}
     {{- with .Values.controller.leaderElection }}
     - name: ECRCONTROL_LEADER_ELECTION
       value: {{ ternary "1" "0" .enabled | quote }}
     - name: ECRCONTROL_LEADER_ELECTION_NAME
-      value: {{ include "ecrcontrol.leaseName" $ | quote }}
+      value: {{ include "ecrcontrol.leaseName" $root | quote }}
     - name: ECRCONTROL_LEADER_ELECTION_LEASE_SECONDS
       value: {{ .leaseDurationSeconds | quote }}
     - name: ECRCONTROL_LEADER_ELECTION_RENEW_SECONDS
@@ -342,6 +352,7 @@ httpHeaders:
     {{- toYaml (.Values.controller.resources | default .Values.resources) | nindent 4 }}
   volumeMounts:
     {{- include "ecrcontrol.mounts" . | nindent 4 }}
+{{- end -}}
 {{- end -}}
 
 {{/* Pod-level settings shared by every Deployment. Argument: dict "root" . "web" bool. */}}

@@ -48,7 +48,9 @@ def test_default_install_is_one_pod_with_the_three_roles_on_a_persistent_volume(
     (deployment,) = by_kind(docs, "Deployment")
     spec = deployment["spec"]["template"]["spec"]
     assert deployment["spec"]["strategy"]["type"] == "Recreate"
-    assert [c["name"] for c in spec["containers"]] == ["web", "worker", "controller"]
+    # The controller and worker roles share one process (manage.py embedded) beside the web role.
+    assert [c["name"] for c in spec["containers"]] == ["web", "controller-worker"]
+    assert spec["containers"][1]["command"][-1] == "embedded"
     assert [c["name"] for c in spec["initContainers"]] == ["ensure-admin", "webhook-certs"]
     assert spec["initContainers"][1]["restartPolicy"] == "Always"  # a native sidecar
     assert "migrate" in " ".join(spec["initContainers"][0]["command"])
@@ -223,11 +225,13 @@ def test_every_role_has_readiness_and_liveness_probes_and_a_metrics_port(mode):
         scraped = int(pod["metadata"]["annotations"]["prometheus.io/port"])
         assert any(p["containerPort"] == scraped for c in ports.values() for p in c.get("ports", []))
         containers.update(ports)
-    assert set(containers) == {"web", "worker", "controller"}
+    roles = {"web", "worker", "controller"} if mode == "external" else {"web", "controller-worker"}
+    assert set(containers) == roles
     for name, container in containers.items():
         ready, live = container["readinessProbe"]["httpGet"], container["livenessProbe"]["httpGet"]
         assert (ready["path"], live["path"]) == ("/readyz", "/healthz"), name
         env = {e["name"]: e.get("value") for e in container["env"]}
         assert env["PROMETHEUS_MULTIPROC_DIR"] == "/tmp/prometheus"
         assert env["ECRCONTROL_METRICS_BIND"].startswith("0.0.0.0:")
-    assert containers["worker"]["command"][-1] == "worker"
+    if mode == "external":
+        assert containers["worker"]["command"][-1] == "worker"

@@ -146,7 +146,7 @@ def test_installed_pods_are_ready_and_answer_through_the_service(release: Releas
     print(f"\n[chart] install-to-Ready: {release.install_seconds:.1f}s")
     pod = release.json("get", "pod", ready_pod(release), "-n", NAMESPACE)
     assert pod["spec"]["serviceAccountName"] == FULLNAME
-    assert {c["name"] for c in pod["spec"]["containers"]} == {"web", "worker", "controller"}
+    assert {c["name"] for c in pod["spec"]["containers"]} == {"web", "controller-worker"}
     for container in pod["spec"]["containers"]:
         assert container["securityContext"]["readOnlyRootFilesystem"] is True
     status, _, body = through_service(release, "/healthz")
