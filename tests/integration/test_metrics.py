@@ -8,6 +8,7 @@ import datetime
 import json
 import urllib.error
 import urllib.request
+import uuid
 
 from django.test import Client
 
@@ -70,7 +71,9 @@ def test_metrics_move_as_resources_change(kube_api, start_operator, ecr, tmp_pat
     for ns in namespaces:
         create_namespace(kube_api, ns)
     name = unique("metrics")
-    create_cluster_resource(kube_api, name, namespaces)
+    # An identity of its own: a fresh Secret of the shared test identity would lend its token.
+    key_id = "AKIAMETRICS" + uuid.uuid4().hex[:9].upper()
+    create_cluster_resource(kube_api, name, namespaces, key_id=key_id)
     wait_for(lambda: is_ready(get_cluster_resource(kube_api, name)), timeout=60)
 
     after = scrape(worker_url)
