@@ -162,36 +162,29 @@ class RedisServer(Component):
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-_test_postgres: PostgresServer | None = None
+_session_servers: dict[type, PostgresServer | RedisServer] = {}
+
+
+def _session_server(kind: type[PostgresServer] | type[RedisServer]):
+    """One server of `kind` for a whole test session, started on first use, stopped at exit."""
+    if kind not in _session_servers:
+        import atexit
+
+        server = kind()
+        server.start()
+        atexit.register(server.stop)
+        _session_servers[kind] = server
+    return _session_servers[kind]
 
 
 def test_postgres() -> PostgresServer:
-    """One PostgreSQL for a whole test session (ECRCONTROL_TEST_DATABASE=postgres), stopped at exit."""
-    global _test_postgres
-    if _test_postgres is None:
-        import atexit
-
-        server = PostgresServer()
-        server.start()
-        atexit.register(server.stop)
-        _test_postgres = server
-    return _test_postgres
-
-
-_test_redis: RedisServer | None = None
+    """The session's PostgreSQL (ECRCONTROL_TEST_DATABASE=postgres)."""
+    return _session_server(PostgresServer)
 
 
 def test_redis() -> RedisServer:
-    """One Redis for a whole test session (ECRCONTROL_TEST_BROKER=redis), stopped at exit."""
-    global _test_redis
-    if _test_redis is None:
-        import atexit
-
-        server = RedisServer()
-        server.start()
-        atexit.register(server.stop)
-        _test_redis = server
-    return _test_redis
+    """The session's Redis (ECRCONTROL_TEST_BROKER=redis)."""
+    return _session_server(RedisServer)
 
 
 __all__ = ["PostgresServer", "RedisServer", "test_postgres", "test_redis"]

@@ -21,7 +21,7 @@ import uuid
 import pytest
 from kubernetes import client
 
-from ..helpers import GROUP, VERSION, aws_access
+from ..helpers import GROUP, VERSION, aws_access, create_cluster_resource
 from . import measure
 from .conftest import BENCH_SETTINGS, COUNT, IDENTITIES, IDLE_SECONDS, MODES, create_namespaced, denial_line
 
@@ -102,20 +102,13 @@ def test_bench_at_scale(
         cluster_name, cluster_secret = f"c-{run}", f"cpull-{run}"
         wanted = {(ns, cluster_secret) for ns in cluster_namespaces}
         begin = time.monotonic()
-        client.CustomObjectsApi(kube_api).create_cluster_custom_object(
-            GROUP,
-            VERSION,
-            "clusterawsecrimagepullsecrets",
-            {
-                "apiVersion": f"{GROUP}/{VERSION}",
-                "kind": "ClusterAWSECRImagePullSecret",
-                "metadata": {"name": cluster_name},
-                "spec": {
-                    "awsAccess": aws_access(key_id=identities[0][0], secret=identities[0][1]),
-                    "secretName": cluster_secret,
-                    "namespaces": cluster_namespaces,
-                },
-            },
+        create_cluster_resource(
+            kube_api,
+            cluster_name,
+            cluster_namespaces,
+            secret_name=cluster_secret,
+            key_id=identities[0][0],
+            secret=identities[0][1],
         )
         all_there = secrets.wait(lambda: wanted <= secrets.created.keys(), READY_TIMEOUT)
         last = max(secrets.created.get(k, time.monotonic()) for k in wanted) - begin

@@ -21,6 +21,7 @@ from ..helpers import (
     GROUP,
     VERSION,
     aws_access,
+    create_cluster_resource,
     create_namespaced_resource,
     get_namespaced_resource,
     is_ready,
@@ -124,20 +125,13 @@ def test_bench_the_issue_table(
     with measure.SecretTimes(kube_api) as secrets:
         wanted = {(ns, f"c-{run}") for ns in hundred}
         begin = time.monotonic()
-        client.CustomObjectsApi(kube_api).create_cluster_custom_object(
-            GROUP,
-            VERSION,
-            "clusterawsecrimagepullsecrets",
-            {
-                "apiVersion": f"{GROUP}/{VERSION}",
-                "kind": "ClusterAWSECRImagePullSecret",
-                "metadata": {"name": f"c-{run}"},
-                "spec": {
-                    "awsAccess": aws_access(key_id=identities[0][0], secret=identities[0][1]),
-                    "secretName": f"c-{run}",
-                    "namespaces": hundred,
-                },
-            },
+        create_cluster_resource(
+            kube_api,
+            f"c-{run}",
+            hundred,
+            secret_name=f"c-{run}",
+            key_id=identities[0][0],
+            secret=identities[0][1],
         )
         secrets.wait(lambda: wanted <= secrets.created.keys(), 600)
         ours["cluster"] = f"{max(secrets.created[k] for k in wanted) - begin:.2f} s"
