@@ -6,6 +6,11 @@ arrives while a batch is being handed out is coalesced into the next batch). Row
 `requeue_at` has come (refresh due, backoff over, or a worker that died mid-task) are handed out
 again; a lease pushes `requeue_at` forward meanwhile, so a lost task is retried but a running one
 is not doubled.
+
+Due rows are looked for every second only while handed-out reconciles may still be writing their
+`requeue_at` (a backoff of a second or two must not wait); otherwise the loop sleeps until the
+earliest `requeue_at` it saw, or IDLE_SCAN_SECONDS at most (rows another process may have moved
+earlier: a "refresh now" that failed). Idle, that is one look every half minute, not every second.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import time
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
+from django.db.models import Min
 
 from ..kube import watching
 from ..kube.kinds import BY_NAME, CLUSTER, LEGACY, NAMESPACED
@@ -28,7 +34,8 @@ from .handlers import Handlers, Key
 
 log = logging.getLogger(__name__)
 
-DUE_SCAN_SECONDS = 1.0  # how late a due refresh or an ended backoff may be noticed
+ACTIVE_SCAN_SECONDS = 1.0  # how late an ended backoff may be noticed while reconciles run
+IDLE_SCAN_SECONDS = 30.0  # the longest sleep without a look at the rows
 
 
 class ClusterController:
@@ -38,6 +45,7 @@ class ClusterController:
         self._pending: dict[Key, None] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
+        self._handed_out_at = -float("inf")  # time.monotonic() of the last flush with keys
         self.handlers = Handlers(cluster, self.request)
         kube = kube_for(cluster)
         self.loops = [
@@ -84,9 +92,9 @@ class ClusterController:
                 break
             try:
                 if time.monotonic() >= next_scan:
-                    next_scan = time.monotonic() + DUE_SCAN_SECONDS
-                    self._scan_due()
-                self.flush()
+                    next_scan = self._next_scan(self._scan_due())
+                if self.flush():
+                    next_scan = min(next_scan, time.monotonic() + ACTIVE_SCAN_SECONDS)
             except Exception:
                 log.exception("controller loop error; continuing")
             finally:
@@ -98,11 +106,12 @@ class ClusterController:
         self.stop_event.set()
         self._wake.set()
 
-    def flush(self) -> None:
+    def flush(self) -> bool:
+        """Hand the pending keys out; whether there were any."""
         with self._lock:
             keys, self._pending = list(self._pending), {}
         if not keys:
-            return
+            return False
         lease = datetime.datetime.now(datetime.UTC) + datetime.timedelta(
             seconds=settings.ECRCONTROL_RECONCILE_LEASE_SECONDS
         )
@@ -122,18 +131,37 @@ class ClusterController:
                 for key in keys:
                     self._pending.setdefault(key, None)
             raise
+        self._handed_out_at = time.monotonic()
+        return True
 
-    def _scan_due(self) -> None:
+    def _next_scan(self, earliest: datetime.datetime | None) -> float:
+        """When to look for due rows again (a time.monotonic() value)."""
+        now = time.monotonic()
+        if now - self._handed_out_at < settings.ECRCONTROL_RECONCILE_LEASE_SECONDS:
+            return now + ACTIVE_SCAN_SECONDS
+        wait = IDLE_SCAN_SECONDS
+        if earliest is not None:
+            wait = min(wait, (earliest - datetime.datetime.now(datetime.UTC)).total_seconds())
+        return now + max(wait, 0.0)
+
+    def _scan_due(self) -> datetime.datetime | None:
+        """Request the due rows; return the earliest `requeue_at` still to come (None: none)."""
         now = datetime.datetime.now(datetime.UTC)
+        earliest = None
         for kind in (NAMESPACED, CLUSTER):
-            # Every second, idle or not: plain tuples, and no sort (the models' default ordering).
-            due = mirror.model_for(kind).objects.filter(cluster=self.cluster, requeue_at__lte=now).order_by()
+            rows = mirror.model_for(kind).objects.filter(cluster=self.cluster)
+            # Plain tuples, and no sort (the models' default ordering).
+            due = rows.filter(requeue_at__lte=now).order_by()
             if kind.namespaced:
                 for namespace, name in due.values_list("namespace", "name"):
                     self.request((kind.kind, namespace, name))
             else:
                 for name in due.values_list("name", flat=True):
                     self.request((kind.kind, "", name))
+            soonest = rows.filter(requeue_at__gt=now).aggregate(soonest=Min("requeue_at"))["soonest"]
+            if soonest is not None and (earliest is None or soonest < earliest):
+                earliest = soonest
+        return earliest
 
 
 def _db(callback):
