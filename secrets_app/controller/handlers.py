@@ -59,7 +59,7 @@ class Handlers:
             # arriving before its reconcile recorded the version): note the version, nothing to do.
             mirror.note_version(row, meta["resourceVersion"])
             return
-        row, created = mirror.upsert(self.cluster, kind, body)
+        row, created = mirror.upsert(self.cluster, kind, body, row)
         if listed or created or row.observed_generation != row.generation:
             self.enqueue(key)
 

@@ -18,7 +18,15 @@ from kubernetes.client.rest import ApiException
 
 from . import connection
 from .errors import KubeError, Unavailable, from_api_exception
-from .kinds import GROUP, MANAGED_BY, MANAGED_BY_LABEL, OWNER_UID_LABEL, TOKEN_SOURCE_LABEL, Kind
+from .kinds import (
+    GROUP,
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
+    OWNER_UID_LABEL,
+    TOKEN_ISSUED_LABEL,
+    TOKEN_SOURCE_LABEL,
+    Kind,
+)
 
 REQUEST_TIMEOUT = (5, 30)
 _WEBHOOK_KINDS = {
@@ -202,9 +210,12 @@ class Kube:
         return _json(found).get("items") or []
 
     @_translated
-    def list_token_secrets(self, source: str, limit: int = 10) -> list[dict]:
-        """Managed Secrets (any owner) holding a token from the credentials named `source`."""
+    def list_token_secrets(self, source: str, issued: str = "", limit: int = 10) -> list[dict]:
+        """Managed Secrets (any owner) holding a token from the credentials named `source` (and
+        issued at `issued`, if given)."""
         selector = f"{MANAGED_BY_LABEL}={MANAGED_BY},{TOKEN_SOURCE_LABEL}={source}"
+        if issued:
+            selector += f",{TOKEN_ISSUED_LABEL}={issued}"
         found = self.core.list_secret_for_all_namespaces(
             label_selector=selector, limit=limit, _request_timeout=REQUEST_TIMEOUT
         )

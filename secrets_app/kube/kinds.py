@@ -30,4 +30,7 @@ OWNER_UID_LABEL = "ecrcontrol.io/owner-uid"
 # On managed Secrets: which credentials their token came from, as a keyed hash (services.sharing),
 # so that another worker can take a fresh token from them instead of calling ECR again.
 TOKEN_SOURCE_LABEL = "ecrcontrol.io/token-source"
+# ... and when that token was issued (Unix seconds): a worker waiting for the token another has just
+# fetched asks for exactly the Secrets that hold it.
+TOKEN_ISSUED_LABEL = "ecrcontrol.io/token-issued"
 EXPIRY_ANNOTATION = "expiry"

@@ -17,6 +17,7 @@ from ..kube.kinds import (
     MANAGED_BY,
     MANAGED_BY_LABEL,
     OWNER_UID_LABEL,
+    TOKEN_ISSUED_LABEL,
     TOKEN_SOURCE_LABEL,
 )
 
@@ -51,6 +52,10 @@ def parse_time(value: str | None) -> datetime.datetime | None:
         return None
 
 
+def issued_label(token: Token) -> str:
+    return str(int(token.issued_at.timestamp()))
+
+
 def desired_secret(
     owner: dict,
     namespace: str,
@@ -80,6 +85,7 @@ def desired_secret(
                 MANAGED_BY_LABEL: MANAGED_BY,
                 OWNER_UID_LABEL: meta["uid"],
                 TOKEN_SOURCE_LABEL: source,
+                TOKEN_ISSUED_LABEL: issued_label(token),
             },
             "annotations": {
                 EXPIRY_ANNOTATION: rfc3339(token.expires_at),
@@ -162,18 +168,27 @@ def is_current(existing: dict, desired: dict, now: datetime.datetime, exact: boo
     """True when the existing Secret needs no write: untouched since we wrote it, same identity,
     owner and name, and not yet due for refresh. `exact` (a manual refresh): and it was written
     from the very token fetched for it (same data, expiry and refresh point)."""
+    annotations = (existing.get("metadata") or {}).get("annotations") or {}
+    refresh = parse_time(annotations.get(REFRESH_ANNOTATION))
+    return (
+        is_renewal(existing, desired)
+        and refresh is not None
+        and now < refresh
+        and (not exact or all(annotations.get(k) == v for k, v in desired["metadata"]["annotations"].items()))
+    )
+
+
+def is_renewal(existing: dict, desired: dict) -> bool:
+    """Writing `desired` over `existing` only renews the token: the Secret is as we wrote it, for
+    the same identity, owner and name (no hand edit to undo, no spec change to apply)."""
     have, want = existing.get("metadata") or {}, desired["metadata"]
     labels, annotations = have.get("labels") or {}, have.get("annotations") or {}
-    refresh = parse_time(annotations.get(REFRESH_ANNOTATION))
     return (
         existing.get("type") == desired["type"]
         and annotations.get(HASH_ANNOTATION) == _hash(existing.get("data") or {})
         and annotations.get(IDENTITY_ANNOTATION) == want["annotations"][IDENTITY_ANNOTATION]
-        and all(labels.get(k) == v for k, v in want["labels"].items())
+        and all(labels.get(k) == v for k, v in want["labels"].items() if k != TOKEN_ISSUED_LABEL)
         and _owner_uids(have) >= _owner_uids(want)
-        and refresh is not None
-        and now < refresh
-        and (not exact or all(annotations.get(k) == v for k, v in want["annotations"].items()))
     )
 
 

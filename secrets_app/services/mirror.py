@@ -52,18 +52,27 @@ def spec_fields(kind: Kind, body: dict) -> dict:
     return fields
 
 
-def upsert(cluster: Cluster, kind: Kind, body: dict) -> tuple[PullSecretResource, bool]:
-    """Create or update the row; returns (row, created)."""
+_UNREAD = object()
+
+
+def upsert(cluster: Cluster, kind: Kind, body: dict, row=_UNREAD) -> tuple[PullSecretResource, bool]:
+    """Create or update the row; returns (row, created). `row`: the row (or None) as the caller
+    has just read it, which spares reading it again."""
     meta = body["metadata"]
     model = model_for(kind)
     key = lookup(cluster, kind, meta.get("namespace", ""), meta["name"])
     fields = spec_fields(kind, body)
     rows = model.objects.filter(**key)
-    if rows.exclude(uid=fields["uid"]).exclude(uid="").exists():
+    if row is _UNREAD:
+        row = rows.first()
+    if row is not None and row.uid and row.uid != fields["uid"]:
         # Deleted and re-created under the same name: a new object, forget the old one's state.
         forget(cluster, kind, key.get("namespace", ""), meta["name"])
-    if rows.update(**fields):
-        return rows.get(), False
+        row = None
+    if row is not None and rows.filter(pk=row.pk).update(**fields):
+        for name, value in fields.items():
+            setattr(row, name, value)
+        return row, False
     try:
         with transaction.atomic():
             return model.objects.create(**key, **fields), True
@@ -80,7 +89,7 @@ def row_for(cluster: Cluster, kind: Kind, body: dict) -> PullSecretResource:
     row = model_for(kind).objects.filter(**key).first()
     if row and row.uid == meta["uid"] and row.resource_version == meta["resourceVersion"]:
         return row
-    return upsert(cluster, kind, body)[0]
+    return upsert(cluster, kind, body, row)[0]
 
 
 def note_version(row: PullSecretResource, resource_version: str) -> None:

@@ -67,6 +67,14 @@ def reconcile(
     _Reconciler(cluster, kind, kube, body, row, token_since).run()
 
 
+def _in_parallel(fn, items: list) -> list:
+    """`fn` over `items`, SYNC_THREADS at a time (a single item in this thread)."""
+    if len(items) <= 1:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(min(SYNC_THREADS, len(items)), thread_name_prefix="sync") as pool:
+        return list(pool.map(fn, items))
+
+
 class _Reconciler:
     def __init__(self, cluster: Cluster, kind: Kind, kube: Kube, body: dict, row, token_since=None) -> None:
         self.cluster, self.kind, self.kube, self.body, self.row = cluster, kind, kube, body, row
@@ -75,6 +83,7 @@ class _Reconciler:
         self.now = datetime.datetime.now(datetime.UTC)
         self.wrote = False
         self._records: dict[str, dict] = {}  # namespace -> ManagedSecret fields, saved together
+        self._events: list[tuple[str, str, str]] = []  # recorded after the Secrets are written
 
     def targets(self) -> list[str]:
         return specs.targets(self.kind, self.body)
@@ -99,14 +108,12 @@ class _Reconciler:
         def sync(ns: str) -> _NamespaceSync:
             return self._sync_namespace(ns, token, refresh_at, identity, source, known)
 
-        if len(targets) > 1:  # namespaces are independent: write them side by side
-            with ThreadPoolExecutor(min(SYNC_THREADS, len(targets)), thread_name_prefix="sync") as pool:
-                syncs = list(pool.map(sync, targets))
-        else:
-            syncs = [sync(ns) for ns in targets]
+        syncs = _in_parallel(sync, targets)  # namespaces are independent: written side by side
         self._save_records()
-        self._prune(set(self.targets()))
+        if self._spec_may_have_changed():
+            self._prune(set(self.targets()))
         self._finish_synced(syncs, token, refresh_at)
+        self._record_events()
 
     # -- ECR -----------------------------------------------------------------------------
     def _token_failed(self, exc: ECRError, region: str) -> None:
@@ -146,7 +153,7 @@ class _Reconciler:
             existing = self.kube.get_secret(ns, name) if known is None else known.get(ns)
             if existing is None:
                 written = self.kube.create_secret(ns, desired)
-                self._event("Normal", "SecretCreationSuccess", MSG_CREATED.format(name=name, ns=ns))
+                self._later("Normal", "SecretCreationSuccess", MSG_CREATED.format(name=name, ns=ns))
             elif not dockerconfig.is_ours(existing, self.body):
                 message = MSG_FOREIGN_SECRET.format(name=name, ns=ns)
                 self._record(ns, SecretState.CONFLICT, error=message)
@@ -156,12 +163,13 @@ class _Reconciler:
             else:
                 action, reason = "updating", "UpdateSecretError"
                 written = self.kube.replace_secret(ns, name, dockerconfig.merged(existing, desired))
-                self._event("Normal", "SecretUpdateSuccess", MSG_UPDATED.format(name=name, ns=ns))
+                if not dockerconfig.is_renewal(existing, desired):  # a routine renewal is no news
+                    self._later("Normal", "SecretUpdateSuccess", MSG_UPDATED.format(name=name, ns=ns))
         except (NotFound, Forbidden) as exc:
             return self._namespace_unavailable(ns, exc)
         except KubeError as exc:
             message = f"error {action} secret {name} in namespace {ns}: {exc}"
-            self._event("Warning", reason, message)
+            self._later("Warning", reason, message)
             self._record(ns, SecretState.FAILED, error=message)
             return _NamespaceSync(status.NamespaceResult(ns, False, reason, message), temporary=exc.temporary)
         annotations = written["metadata"].get("annotations") or {}
@@ -184,9 +192,16 @@ class _Reconciler:
             message, reason = MSG_NAMESPACE_TERMINATING.format(ns=ns), "NamespaceTerminating"
         else:  # forbidden for another reason (RBAC, admission): not going away by itself soon
             message, reason = f"cannot write secret in namespace {ns}: {exc}", "CreateSecretError"
-            self._event("Warning", reason, message)
+            self._later("Warning", reason, message)
         self._record(ns, SecretState.FAILED, error=message)
         return _NamespaceSync(status.NamespaceResult(ns, False, reason, message))
+
+    def _spec_may_have_changed(self) -> bool:
+        """Whether Secrets of an earlier spec may be left to prune: not when the last finished
+        reconcile saw this very generation (it pruned), nor for a spec never edited (generation 1)."""
+        generation = self.meta.get("generation") or 0
+        observed = (self.body.get("status") or {}).get("observedGeneration") or 0
+        return not (observed == generation or (observed == 0 and generation == 1))
 
     def _prune(self, targets: set[str]) -> None:
         """Delete our Secrets that are no longer wanted (namespace removed, secretName changed)."""
@@ -295,6 +310,15 @@ class _Reconciler:
             failures=failures,
         )
         return changed
+
+    def _later(self, event_type: str, reason: str, message: str) -> None:
+        """An event about a namespace's Secret, recorded once every Secret is written: events are
+        the record, the Secrets are what pods wait for."""
+        self._events.append((event_type, reason, message))
+
+    def _record_events(self) -> None:
+        events, self._events = self._events, []
+        _in_parallel(lambda event: self._event(*event), events)
 
     def _event(self, event_type: str, reason: str, message: str) -> None:
         try:

@@ -107,16 +107,19 @@ class TokenCache:
         # Just fetched by another worker: its Secrets are being written; wait for the first.
         wait = settings.ECRCONTROL_TOKEN_SHARE_WAIT_SECONDS if recent and record.get("ok") else 0
         deadline = time.monotonic() + wait
+        issued = str(record.get("issued") or "") if wait else ""  # exactly the new token's Secrets
         while True:
-            entry = self._from_secrets(kube, key, fetched_after)
+            entry = self._from_secrets(kube, key, fetched_after, issued)
             if entry or time.monotonic() >= deadline:
                 return entry
             time.sleep(POLL_SECONDS)
 
     @staticmethod
-    def _from_secrets(kube: Kube, key: str, fetched_after: datetime.datetime | None) -> _Entry | None:
+    def _from_secrets(
+        kube: Kube, key: str, fetched_after: datetime.datetime | None, issued: str = ""
+    ) -> _Entry | None:
         try:
-            secrets = kube.list_token_secrets(key)
+            secrets = kube.list_token_secrets(key, issued)
         except KubeError:
             return None  # then this worker asks ECR itself
         now, best = _now(), None
@@ -156,6 +159,8 @@ class TokenCache:
         }
         if entry.error:
             record.update(error=str(entry.error), permanent=entry.error.permanent, code=entry.error.code)
+        else:
+            record["issued"] = dockerconfig.issued_label(entry.token)
         return record
 
     def clear(self) -> None:

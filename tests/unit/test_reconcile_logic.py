@@ -131,6 +131,17 @@ def test_a_manual_refresh_rewrites_a_fresh_secret_unless_it_holds_the_newly_fetc
     assert dockerconfig.is_current(secret, desired(), NOW, exact=True)
 
 
+def test_a_due_secret_as_we_wrote_it_is_a_renewal_and_a_hand_edit_or_other_identity_is_not():
+    secret = desired()
+    assert dockerconfig.is_renewal(secret, desired(refresh=NOW + datetime.timedelta(hours=18)))
+    edited = {**secret, "data": {dockerconfig.DATA_KEY: "e30="}}
+    assert not dockerconfig.is_renewal(edited, desired())
+    other = dockerconfig.desired_secret(
+        OWNER, "ns", token(datetime.timedelta(hours=12)), NOW, "id2", "src2", lambda *parts: "seal"
+    )
+    assert not dockerconfig.is_renewal(secret, other)
+
+
 def test_secrets_of_others_are_not_ours_but_the_seed_operators_own_secret_is_adopted():
     assert dockerconfig.is_ours(desired(), OWNER)
     assert not dockerconfig.is_ours({"metadata": {"name": "pull"}}, OWNER)

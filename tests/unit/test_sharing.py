@@ -36,16 +36,21 @@ class FakeKube:
     def __init__(self) -> None:
         self.secrets: list[dict] = []
 
-    def write(self, token: ecr.Token, credentials=CREDENTIALS) -> dict:
+    def write(self, token: ecr.Token, credentials=CREDENTIALS, namespace: str = "ns") -> dict:
         source = sharing.source(credentials)
         secret = dockerconfig.desired_secret(
-            OWNER, "ns", token, schedule.refresh_at(token), "id", source, sharing.seal
+            OWNER, namespace, token, schedule.refresh_at(token), "id", source, sharing.seal
         )
         self.secrets.append(secret)
         return secret
 
-    def list_token_secrets(self, source: str, limit: int = 10) -> list[dict]:
-        return [s for s in self.secrets if s["metadata"]["labels"][dockerconfig.TOKEN_SOURCE_LABEL] == source]
+    def list_token_secrets(self, source: str, issued: str = "", limit: int = 10) -> list[dict]:
+        """As the API server answers: by label selector, in namespace order, at most `limit`."""
+        wanted = {dockerconfig.TOKEN_SOURCE_LABEL: source}
+        if issued:
+            wanted[dockerconfig.TOKEN_ISSUED_LABEL] = issued
+        found = [s for s in self.secrets if wanted.items() <= s["metadata"]["labels"].items()]
+        return sorted(found, key=lambda s: s["metadata"]["namespace"])[:limit]
 
 
 @pytest.fixture
@@ -69,6 +74,22 @@ def ecr_calls(monkeypatch) -> list[ecr.Credentials]:
 
     monkeypatch.setattr(tokens.ecr, "get_token", get_token)
     return calls
+
+
+def test_at_a_refresh_the_second_worker_finds_the_new_token_among_many_secrets_holding_the_old(
+    ecr_calls, settings
+):
+    kube = FakeKube()
+    issued = datetime.datetime.now(datetime.UTC).replace(microsecond=0) - datetime.timedelta(hours=7)
+    old = ecr.Token(
+        "1.dkr.ecr.eu-west-1.amazonaws.com", "AWS", "old", issued + datetime.timedelta(hours=12), issued
+    )
+    for i in range(15):  # more than list_token_secrets' page, all due for refresh
+        kube.write(old, namespace=f"a-{i:02d}")
+    first = tokens.TokenCache().get(CREDENTIALS, kube=kube)  # the refresh: one call
+    kube.write(first, namespace="z")  # its first Secret, last in namespace order
+    second = tokens.TokenCache().get(CREDENTIALS, kube=kube)
+    assert (len(ecr_calls), second) == (1, first)
 
 
 def test_a_second_worker_takes_the_token_from_the_secret_the_first_wrote(ecr_calls, settings):
