@@ -23,7 +23,9 @@ worker_class = "gthread"
 # One process by default: each costs about 110 MB, and its threads already serve webhooks and
 # admin at this scale; more replicas (or ECRCONTROL_WEB_WORKERS) for more.
 workers = int(os.environ.get("ECRCONTROL_WEB_WORKERS", "1"))
-threads = int(os.environ.get("ECRCONTROL_WEB_THREADS", "4"))
+# Threads are cheap, and the API server calls the webhooks for concurrent requests at once: while
+# a few wait on ECR (the first check of new credentials), the others must still answer in time.
+threads = int(os.environ.get("ECRCONTROL_WEB_THREADS", "8"))
 accesslog = "-"
 # No runtime control socket: it would be written under $HOME, which is read-only in the image
 # (readOnlyRootFilesystem); the chart manages the processes.

@@ -7,10 +7,11 @@ arrives while a batch is being handed out is coalesced into the next batch). Row
 again; a lease pushes `requeue_at` forward meanwhile, so a lost task is retried but a running one
 is not doubled.
 
-Due rows are looked for every second only while handed-out reconciles may still be writing their
-`requeue_at` (a backoff of a second or two must not wait); otherwise the loop sleeps until the
-earliest `requeue_at` it saw, or IDLE_SCAN_SECONDS at most (rows another process may have moved
-earlier: a "refresh now" that failed). Idle, that is one look every half minute, not every second.
+Due rows are looked for every second for ACTIVE_SECONDS after reconciles were handed out (they
+write their `requeue_at` when they finish, and a backoff of a second or two must not wait);
+otherwise the loop sleeps until the earliest `requeue_at` it saw (a reconcile still running holds
+its lease there), or IDLE_SCAN_SECONDS at most (rows another process may have moved earlier: a
+"refresh now" that failed). Idle, that is one look every half minute, not every second.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from .handlers import Handlers, Key
 log = logging.getLogger(__name__)
 
 ACTIVE_SCAN_SECONDS = 1.0  # how late an ended backoff may be noticed while reconciles run
+ACTIVE_SECONDS = 10.0  # that long after a hand-out (most reconciles finish well within it)
 IDLE_SCAN_SECONDS = 30.0  # the longest sleep without a look at the rows
 
 
@@ -137,7 +139,7 @@ class ClusterController:
     def _next_scan(self, earliest: datetime.datetime | None) -> float:
         """When to look for due rows again (a time.monotonic() value)."""
         now = time.monotonic()
-        if now - self._handed_out_at < settings.ECRCONTROL_RECONCILE_LEASE_SECONDS:
+        if now - self._handed_out_at < ACTIVE_SECONDS:
             return now + ACTIVE_SCAN_SECONDS
         wait = IDLE_SCAN_SECONDS
         if earliest is not None:
