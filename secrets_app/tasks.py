@@ -38,7 +38,7 @@ class _Retry(Exception):
 def _reconcile(
     cluster_id: int, kind: str, namespace: str, name: str, token_since: datetime.datetime | None
 ) -> None:
-    cluster = Cluster.objects.filter(pk=cluster_id).first()
+    cluster = mirror.one(Cluster.objects.filter(pk=cluster_id))
     if cluster is None:
         return
     try:
@@ -51,7 +51,7 @@ def _reconcile(
         rows = mirror.model_for(BY_NAME[kind]).objects.filter(
             **mirror.lookup(cluster, BY_NAME[kind], namespace, name)
         )
-        row = rows.first()
+        row = mirror.one(rows)
         failures = (row.failures if row else 0) + 1
         rows.update(
             failures=failures, requeue_at=datetime.datetime.now(datetime.UTC) + schedule.backoff(failures)

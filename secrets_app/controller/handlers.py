@@ -47,7 +47,7 @@ class Handlers:
         meta = body["metadata"]
         key = (kind.kind, meta.get("namespace", ""), meta["name"])
         model = mirror.model_for(kind)
-        row = model.objects.filter(**mirror.lookup(self.cluster, kind, key[1], key[2])).first()
+        row = mirror.one(model.objects.filter(**mirror.lookup(self.cluster, kind, key[1], key[2])))
         if row and row.uid == meta["uid"] and row.resource_version == meta["resourceVersion"]:
             # Already seen: our own status write, or a write from the admin/API, which stores the
             # version it wrote before this event arrives; the latter still needs its reconcile.

@@ -55,6 +55,12 @@ def spec_fields(kind: Kind, body: dict) -> dict:
 _UNREAD = object()
 
 
+def one(queryset):
+    """The row a lookup by key matches, or None. Unsorted: `.first()` would sort by the model's
+    ordering, which for the mirror models is a join with the Cluster table on every lookup."""
+    return next(iter(queryset.order_by()[:1]), None)
+
+
 def upsert(cluster: Cluster, kind: Kind, body: dict, row=_UNREAD) -> tuple[PullSecretResource, bool]:
     """Create or update the row; returns (row, created). `row`: the row (or None) as the caller
     has just read it, which spares reading it again."""
@@ -64,7 +70,7 @@ def upsert(cluster: Cluster, kind: Kind, body: dict, row=_UNREAD) -> tuple[PullS
     fields = spec_fields(kind, body)
     rows = model.objects.filter(**key)
     if row is _UNREAD:
-        row = rows.first()
+        row = one(rows)
     if row is not None and row.uid and row.uid != fields["uid"]:
         # Deleted and re-created under the same name: a new object, forget the old one's state.
         forget(cluster, kind, key.get("namespace", ""), meta["name"])
@@ -86,7 +92,7 @@ def row_for(cluster: Cluster, kind: Kind, body: dict) -> PullSecretResource:
     case, since the controller mirrored it first), else upserted."""
     meta = body["metadata"]
     key = lookup(cluster, kind, meta.get("namespace", ""), meta["name"])
-    row = model_for(kind).objects.filter(**key).first()
+    row = one(model_for(kind).objects.filter(**key))
     if row and row.uid == meta["uid"] and row.resource_version == meta["resourceVersion"]:
         return row
     return upsert(cluster, kind, body, row)[0]
