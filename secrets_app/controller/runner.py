@@ -77,9 +77,10 @@ class ClusterController:
             ),
         ]
 
-    def request(self, key: Key) -> None:
+    def request(self, key: Key, leased: bool = False) -> None:
+        """Reconcile `key` soon. `leased`: its row's lease is written already (the due scan)."""
         with self._lock:
-            self._pending[key] = None
+            self._pending[key] = self._pending.get(key, False) or leased
         self._wake.set()
 
     def run(self) -> None:
@@ -111,17 +112,15 @@ class ClusterController:
     def flush(self) -> bool:
         """Hand the pending keys out; whether there were any."""
         with self._lock:
-            keys, self._pending = list(self._pending), {}
+            keys, self._pending = dict(self._pending), {}
         if not keys:
             return False
-        lease = datetime.datetime.now(datetime.UTC) + datetime.timedelta(
-            seconds=settings.ECRCONTROL_RECONCILE_LEASE_SECONDS
-        )
+        lease = _lease_end()
         try:
             with transaction.atomic():  # one commit for the whole batch, not one per row and task
-                for kind_name, namespace, name in keys:
+                for (kind_name, namespace, name), leased in keys.items():
                     kind = BY_NAME[kind_name]
-                    if kind is not LEGACY:
+                    if kind is not LEGACY and not leased:
                         mirror.model_for(kind).objects.filter(
                             **mirror.lookup(self.cluster, kind, namespace, name)
                         ).update(requeue_at=lease)
@@ -130,8 +129,8 @@ class ClusterController:
             # The database or the broker is down (a restart): keep the batch for the next flush
             # (a key handed out twice is reconciled twice, which is harmless).
             with self._lock:
-                for key in keys:
-                    self._pending.setdefault(key, None)
+                for key, leased in keys.items():
+                    self._pending.setdefault(key, leased)
             raise
         self._handed_out_at = time.monotonic()
         return True
@@ -155,15 +154,24 @@ class ClusterController:
             # Plain tuples, and no sort (the models' default ordering).
             due = rows.filter(requeue_at__lte=now).order_by()
             if kind.namespaced:
-                for namespace, name in due.values_list("namespace", "name"):
-                    self.request((kind.kind, namespace, name))
+                keys = [(kind.kind, ns, name) for ns, name in due.values_list("namespace", "name")]
             else:
-                for name in due.values_list("name", flat=True):
-                    self.request((kind.kind, "", name))
+                keys = [(kind.kind, "", name) for name in due.values_list("name", flat=True)]
+            if keys:  # one write leases them all (a refresh makes a thousand due at once)
+                due.update(requeue_at=_lease_end())
+            for key in keys:
+                self.request(key, leased=True)
             soonest = rows.filter(requeue_at__gt=now).aggregate(soonest=Min("requeue_at"))["soonest"]
             if soonest is not None and (earliest is None or soonest < earliest):
                 earliest = soonest
         return earliest
+
+
+def _lease_end() -> datetime.datetime:
+    """Until when a handed-out reconcile holds its row (see the module's docstring)."""
+    return datetime.datetime.now(datetime.UTC) + datetime.timedelta(
+        seconds=settings.ECRCONTROL_RECONCILE_LEASE_SECONDS
+    )
 
 
 def _db(callback):
