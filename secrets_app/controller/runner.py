@@ -95,7 +95,8 @@ class ClusterController:
                 break
             try:
                 if time.monotonic() >= next_scan:
-                    next_scan = self._next_scan(self._scan_due())
+                    self._scan_due()
+                    next_scan = self._next_scan()
                 if self.flush():
                     next_scan = min(next_scan, time.monotonic() + ACTIVE_SCAN_SECONDS)
             except Exception:
@@ -135,24 +136,23 @@ class ClusterController:
         self._handed_out_at = time.monotonic()
         return True
 
-    def _next_scan(self, earliest: datetime.datetime | None) -> float:
+    def _next_scan(self) -> float:
         """When to look for due rows again (a time.monotonic() value)."""
         now = time.monotonic()
         if now - self._handed_out_at < ACTIVE_SECONDS:
             return now + ACTIVE_SCAN_SECONDS
         wait = IDLE_SCAN_SECONDS
+        earliest = self._earliest_requeue()
         if earliest is not None:
             wait = min(wait, (earliest - datetime.datetime.now(datetime.UTC)).total_seconds())
         return now + max(wait, 0.0)
 
-    def _scan_due(self) -> datetime.datetime | None:
-        """Request the due rows; return the earliest `requeue_at` still to come (None: none)."""
+    def _scan_due(self) -> None:
+        """Request the due rows, their leases written in one go."""
         now = datetime.datetime.now(datetime.UTC)
-        earliest = None
         for kind in (NAMESPACED, CLUSTER):
-            rows = mirror.model_for(kind).objects.filter(cluster=self.cluster)
             # Plain tuples, and no sort (the models' default ordering).
-            due = rows.filter(requeue_at__lte=now).order_by()
+            due = mirror.model_for(kind).objects.filter(cluster=self.cluster, requeue_at__lte=now).order_by()
             if kind.namespaced:
                 keys = [(kind.kind, ns, name) for ns, name in due.values_list("namespace", "name")]
             else:
@@ -161,10 +161,17 @@ class ClusterController:
                 due.update(requeue_at=_lease_end())
             for key in keys:
                 self.request(key, leased=True)
-            soonest = rows.filter(requeue_at__gt=now).aggregate(soonest=Min("requeue_at"))["soonest"]
-            if soonest is not None and (earliest is None or soonest < earliest):
-                earliest = soonest
-        return earliest
+
+    def _earliest_requeue(self) -> datetime.datetime | None:
+        """The earliest `requeue_at` still to come (a running reconcile's lease counts); None: none."""
+        now = datetime.datetime.now(datetime.UTC)
+        soonest = [
+            mirror.model_for(kind)
+            .objects.filter(cluster=self.cluster, requeue_at__gt=now)
+            .aggregate(soonest=Min("requeue_at"))["soonest"]
+            for kind in (NAMESPACED, CLUSTER)
+        ]
+        return min((when for when in soonest if when is not None), default=None)
 
 
 def _lease_end() -> datetime.datetime:

@@ -50,10 +50,10 @@ def test_due_rows_are_leased_in_one_write_handed_out_once_and_the_next_due_time_
         cluster=cluster, name="all", uid="3", namespaces=["a"], requeue_at=now - datetime.timedelta(seconds=1)
     )
 
-    earliest = controller._scan_due()
+    controller._scan_due()
     due.refresh_from_db()
     assert due.requeue_at > now + datetime.timedelta(seconds=30)  # leased: not due again meanwhile
-    assert earliest == due.requeue_at < later.requeue_at  # the lease runs out first
+    assert controller._earliest_requeue() == due.requeue_at < later.requeue_at  # the lease runs out first
     with CaptureQueriesContext(connection) as queries:
         assert controller.flush()
     assert sorted(controller.handed) == [
@@ -74,9 +74,12 @@ def test_a_key_a_watch_event_asks_for_is_leased_by_the_hand_out(controller):
 
 
 def test_idle_the_loop_sleeps_until_the_next_due_row_and_after_a_hand_out_looks_every_second(controller):
+    assert controller._next_scan() - time.monotonic() == pytest.approx(runner.IDLE_SCAN_SECONDS, abs=0.5)
     soon = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=5)
-    assert 3 < controller._next_scan(soon) - time.monotonic() <= 5
-    assert controller._next_scan(None) - time.monotonic() == pytest.approx(runner.IDLE_SCAN_SECONDS, abs=0.5)
+    NamespacedPullSecret.objects.create(
+        cluster=controller.cluster, namespace="a", name="r", uid="1", requeue_at=soon
+    )
+    assert 3 < controller._next_scan() - time.monotonic() <= 5
     controller.request(("AWSECRImagePullSecret", "a", "r"))
     controller.flush()
-    assert controller._next_scan(soon) - time.monotonic() <= runner.ACTIVE_SCAN_SECONDS
+    assert controller._next_scan() - time.monotonic() <= runner.ACTIVE_SCAN_SECONDS
