@@ -217,9 +217,9 @@ class Kube:
         if issued:
             selector += f",{TOKEN_ISSUED_LABEL}={issued}"
         found = self.core.list_secret_for_all_namespaces(
-            label_selector=selector, limit=limit, _request_timeout=REQUEST_TIMEOUT
+            label_selector=selector, limit=limit, _request_timeout=REQUEST_TIMEOUT, _preload_content=False
         )
-        return [connection.to_dict(s) for s in found.items]
+        return _json(found).get("items") or []
 
     # -- admission webhook configurations ----------------------------------------------------
     @_translated
