@@ -150,16 +150,42 @@ class Watcher(threading.Thread):
         self._watch.stop()
 
 
-class ReadyTimes:
+class _Recorder:
+    """What a watch saw, recorded under `lock`; a context manager that runs the watch."""
+
+    def __init__(self, list_func, **kwargs) -> None:
+        self.lock = threading.Lock()
+        self.watcher = Watcher(list_func, self._seen, **kwargs)
+
+    def _seen(self, obj: dict, kind: str, when: float) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        self.watcher.start()
+        self.watcher.started_watching.wait(30)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.watcher.stop()
+
+    def wait(self, check, timeout: float) -> bool:
+        """Whether `check()` (called under the lock) came true within `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if check():
+                    return True
+            time.sleep(0.05)
+        return False
+
+
+class ReadyTimes(_Recorder):
     """When each custom resource was first seen Ready (monotonic clock)."""
 
     def __init__(self, api: client.ApiClient, plural: str) -> None:
         self.first_ready: dict[tuple[str, str], float] = {}
-        self.lock = threading.Lock()
-        custom = client.CustomObjectsApi(api)
-        self.watcher = Watcher(
-            custom.list_cluster_custom_object,
-            self._seen,
+        super().__init__(
+            client.CustomObjectsApi(api).list_cluster_custom_object,
             group=helpers.GROUP,
             version=helpers.VERSION,
             plural=plural,
@@ -171,34 +197,18 @@ class ReadyTimes:
             with self.lock:
                 self.first_ready.setdefault(key, when)
 
-    def __enter__(self) -> ReadyTimes:
-        self.watcher.start()
-        self.watcher.started_watching.wait(30)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.watcher.stop()
-
     def wait_all(self, keys: set, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if keys <= self.first_ready.keys():
-                    return True
-            time.sleep(0.05)
-        return False
+        return self.wait(lambda: keys <= self.first_ready.keys(), timeout)
 
 
-class SecretTimes:
+class SecretTimes(_Recorder):
     """Managed Secrets: when each (namespace, name) first existed and when its expiry last changed."""
 
     def __init__(self, api: client.ApiClient) -> None:
         self.created: dict[tuple[str, str], float] = {}
         self.expiry: dict[tuple[str, str], tuple[str, float]] = {}
-        self.lock = threading.Lock()
-        self.watcher = Watcher(
+        super().__init__(
             client.CoreV1Api(api).list_secret_for_all_namespaces,
-            self._seen,
             label_selector="app.kubernetes.io/managed-by=ecrcontrol",
         )
 
@@ -213,23 +223,6 @@ class SecretTimes:
             self.created.setdefault(key, when)
             if self.expiry.get(key, ("",))[0] != expiry:
                 self.expiry[key] = (expiry, when)
-
-    def __enter__(self) -> SecretTimes:
-        self.watcher.start()
-        self.watcher.started_watching.wait(30)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.watcher.stop()
-
-    def wait(self, check, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if check():
-                    return True
-            time.sleep(0.05)
-        return False
 
 
 def percentiles(values: list[float]) -> str:
