@@ -9,7 +9,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from secrets_app import roles
-from secrets_app.models import Cluster, NamespacedPullSecret
+from secrets_app.models import Cluster, ClusterPullSecret, NamespacedPullSecret
 from secrets_app.services import writer
 
 CANARY = "CANARY0secret0key0never0leaves0the0cluster0"
@@ -79,6 +79,19 @@ def namespaced_row(**changes) -> NamespacedPullSecret:
         "region": "eu-west-1",
     }
     return NamespacedPullSecret.objects.create(**{**fields, **changes})
+
+
+def cluster_row(**changes) -> ClusterPullSecret:
+    fields = {
+        "cluster": Cluster.default(),
+        "name": "shared",
+        "uid": "u1",
+        "secret_name": "ecr",
+        "access_key_id": "AKIA1",
+        "region": "eu-west-1",
+        "namespaces": ["a", "b"],
+    }
+    return ClusterPullSecret.objects.create(**{**fields, **changes})
 
 
 def namespaced_body(**spec_changes) -> dict:

@@ -16,7 +16,7 @@ from secrets_app.api import parsers
 from secrets_app.models import Cluster, ClusterPullSecret, IdentityRefresh, NamespacedPullSecret
 from secrets_app.services import connectivity, refresh, writer
 
-from .conftest import CANARY, client_for, namespaced_body, namespaced_row, refuse_with
+from .conftest import CANARY, client_for, cluster_row, namespaced_body, namespaced_row, refuse_with
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/awsecrimagepullsecrets/"
@@ -230,15 +230,7 @@ def test_refresh_is_202_then_429_with_retry_after_for_the_same_identity(operator
     started = []
     monkeypatch.setattr(refresh, "async_task", lambda *args, **kwargs: started.append(args))
     row = namespaced_row()
-    other = ClusterPullSecret.objects.create(
-        cluster=row.cluster,
-        name="shared",
-        uid="uid-c",
-        secret_name="s",
-        access_key_id="AKIAEXAMPLE",
-        region="eu-west-1",
-        namespaces=["a"],
-    )
+    other = cluster_row(cluster=row.cluster, uid="uid-c", access_key_id="AKIAEXAMPLE", namespaces=["a"])
     response = operator_client.post(f"{URL}{row.pk}/refresh/")
     assert response.status_code == 202
     assert response.json()["accessKeyId"] == "AKIAEXAMPLE" and len(started) == 1

@@ -13,6 +13,8 @@ from secrets_app.choices import ResourceKind, SecretState
 from secrets_app.models import Cluster, ClusterPullSecret, ManagedSecret, NamespacedPullSecret
 from secrets_app.services import connectivity
 
+from .conftest import cluster_row
+
 pytestmark = pytest.mark.django_db
 NOW = datetime.datetime.now(datetime.UTC)
 
@@ -150,15 +152,7 @@ def test_a_viewer_sees_no_edit_control_and_a_forged_post_is_refused(client):
     assert 'name="secret_name"' not in page and "Refresh now" not in page and "deletelink" not in page
     listing = client.get("/admin/secrets_app/namespacedpullsecret/").content.decode()
     assert "addlink" not in listing and 'name="action"' not in listing
-    shared = ClusterPullSecret.objects.create(
-        cluster=row.cluster,
-        name="shared",
-        uid="u2",
-        secret_name="ecr",
-        region="eu-west-1",
-        access_key_id="AKIA1",
-        namespaces=["a", "b"],
-    )
+    shared = cluster_row(cluster=row.cluster, uid="u2")
     page = client.get(f"/admin/secrets_app/clusterpullsecret/{shared.pk}/change/").content.decode()
     assert '<div class="readonly">a, b</div>' in page
     change = client.post(f"/admin/secrets_app/namespacedpullsecret/{row.pk}/change/", {"secret_name": "x"})
@@ -182,15 +176,7 @@ def test_an_operator_sees_the_edit_controls(client):
 
 
 def test_the_delete_confirmation_lists_the_secrets_that_go_with_the_resource(admin_client):
-    row = ClusterPullSecret.objects.create(
-        cluster=Cluster.default(),
-        name="shared",
-        uid="u1",
-        secret_name="ecr",
-        region="eu-west-1",
-        access_key_id="AKIA1",
-        namespaces=["a", "b"],
-    )
+    row = cluster_row()
     ManagedSecret.objects.create(
         cluster=row.cluster,
         namespace="a",
@@ -208,17 +194,7 @@ def test_the_resource_page_shows_each_namespace_and_a_banner_when_events_cannot_
     admin_client, tmp_path
 ):
     cluster = Cluster.objects.create(name="gone", kubeconfig_path=str(tmp_path / "gone.yaml"))
-    row = ClusterPullSecret.objects.create(
-        cluster=cluster,
-        name="shared",
-        uid="u1",
-        secret_name="ecr",
-        region="eu-west-1",
-        access_key_id="AKIA1",
-        namespaces=["a", "b"],
-        ready=True,
-        reason="SecretsUpdated",
-    )
+    row = cluster_row(cluster=cluster, ready=True, reason="SecretsUpdated")
     page = admin_client.get(f"/admin/secrets_app/clusterpullsecret/{row.pk}/change/").content.decode()
     assert '<tr data-namespace="a">' in page and '<tr data-namespace="b">' in page
     assert f"Events of shared could not be read from cluster gone: kubeconfig file {tmp_path}" in page
@@ -229,15 +205,7 @@ def test_the_resource_page_shows_each_namespace_and_a_banner_when_events_cannot_
 
 def test_a_delete_the_cluster_does_not_take_is_said_and_the_row_stays(admin_client, tmp_path):
     cluster = Cluster.objects.create(name="gone", kubeconfig_path=str(tmp_path / "gone.yaml"))
-    row = ClusterPullSecret.objects.create(
-        cluster=cluster,
-        name="shared",
-        uid="u1",
-        secret_name="ecr",
-        region="eu-west-1",
-        access_key_id="AKIA1",
-        namespaces=["a"],
-    )
+    row = cluster_row(cluster=cluster, namespaces=["a"])
     url = f"/admin/secrets_app/clusterpullsecret/{row.pk}/delete/"
     response = admin_client.post(url, {"post": "yes"}, follow=True)
     assert (
