@@ -23,6 +23,12 @@ worker_class = "gthread"
 # One process by default: each costs about 110 MB, and its threads already serve webhooks and
 # admin at this scale; more replicas (or ECRCONTROL_WEB_WORKERS) for more.
 workers = int(os.environ.get("ECRCONTROL_WEB_WORKERS", "1"))
+# ECRCONTROL_EMBEDDED=1 (the embedded default): the worker process also hosts the controller and
+# worker roles (`secrets_app.embedded`), so the three roles load Django, the Kubernetes client and
+# boto3 once. One web process then: the roles run once per pod.
+EMBEDDED = os.environ.get("ECRCONTROL_EMBEDDED") == "1"
+if EMBEDDED:
+    workers = 1
 # Threads are cheap, and the API server calls the webhooks for concurrent requests at once: while
 # a few wait on ECR (the first check of new credentials), the others must still answer in time.
 threads = int(os.environ.get("ECRCONTROL_WEB_THREADS", "8"))
@@ -47,3 +53,21 @@ def when_ready(server) -> None:
         from secrets_app.monitoring import server as metrics_server
 
         metrics_server.serve(bind, readiness=health.database_problems, database=True)
+
+
+def post_worker_init(worker) -> None:
+    """ECRCONTROL_EMBEDDED=1: start the controller and worker roles in this web process."""
+    if EMBEDDED:
+        from secrets_app.embedded import Embedded
+        from secrets_app.monitoring import health
+
+        worker.embedded = Embedded()
+        health.add_hosted(worker.embedded.controller.readiness)
+        worker.embedded.start_in_background()
+
+
+def worker_exit(server, worker) -> None:
+    """Step down and release the Lease, finish the running reconciles, before the process ends."""
+    embedded = getattr(worker, "embedded", None)
+    if embedded is not None:
+        embedded.stop()

@@ -11,8 +11,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Readiness: the database is reachable (the admin, the API and the webhooks all need it)."""
-    problems = health.database_problems()
+    """Readiness: the database is reachable (the admin, the API and the webhooks all need it), and
+    the roles hosted in this process are (the embedded default: the controller's watches)."""
+    problems = health.database_problems() + health.hosted_problems()
     if problems:
         return JsonResponse({"status": "not ready", "problems": problems}, status=503)
     return JsonResponse({"status": "ok", "problems": []})

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db import close_old_connections, connection
 
 MSG_DATABASE = "database unreachable: {error}"
+
+# Readiness of the roles this process hosts besides the web role (the embedded default).
+_hosted: list[Callable[[], list[str]]] = []
+
+
+def add_hosted(check: Callable[[], list[str]]) -> None:
+    _hosted.append(check)
+
+
+def hosted_problems() -> list[str]:
+    return [problem for check in _hosted for problem in check()]
 
 
 def database_problems() -> list[str]:

@@ -54,7 +54,6 @@ def test_make_run_shows_a_readable_expiry_and_a_sigkill_leaves_no_process_behind
             "ECRCONTROL_DATA_DIR": str(tmp_path / "data"),
             "TMPDIR": str(tmp_path),  # its temp dirs, which a SIGKILL leaves behind, go with tmp_path
             "ECRCONTROL_PORT": str(free_port()),
-            "ECRCONTROL_WEB_WORKERS": "2",  # gunicorn forks its workers
         }
     )
     run = subprocess.Popen(
@@ -93,10 +92,12 @@ def test_make_run_shows_a_readable_expiry_and_a_sigkill_leaves_no_process_behind
 
         started = processes_with(marker)
         commands = "\n".join(started.values())
-        # The embedded default: web (gunicorn) and one process for the controller and the worker.
-        for what in ("etcd", "kube-apiserver", "moto.server", "gunicorn", "manage.py embedded"):
+        # The embedded default: gunicorn's worker process hosts the web, controller and worker
+        # roles; gunicorn's master forked it, and the fork must not be left behind either.
+        for what in ("etcd", "kube-apiserver", "moto.server", "gunicorn"):
             assert what in commands, f"{what} is not running:\n{commands}"
-        assert sum("gunicorn" in c for c in started.values()) >= 3  # the forks must not be left
+        assert "manage.py embedded" not in commands and "manage.py controller" not in commands, commands
+        assert sum("gunicorn" in c for c in started.values()) == 2, commands
 
         os.kill(run.pid, signal.SIGKILL)
         run.wait(10)

@@ -2,7 +2,7 @@
 
 Starts (unless real ones are configured) a local control plane and a local ECR, migrates the
 database, creates an admin login, installs the CRDs, runs the three roles as the embedded default
-does (web: gunicorn over TLS; controller and worker in one process: `manage.py embedded`),
+does (one process: gunicorn over TLS hosting the controller and worker roles, ECRCONTROL_EMBEDDED),
 applies a sample ClusterAWSECRImagePullSecret for two namespaces and prints its Ready status.
 """
 
@@ -10,10 +10,7 @@ import contextlib
 import os
 import secrets
 import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -38,7 +35,6 @@ class Command(BaseCommand):
     def handle(self, *args, port: int, host: str, **options) -> None:
         terminate_on_sigterm()
         settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
-        workdir = Path(tempfile.mkdtemp(prefix="ecrcontrol-run-"))
         with contextlib.ExitStack() as stack:
             env = stack.enter_context(kubernetes_and_ecr())
             call_command("migrate", interactive=False, verbosity=0)
@@ -64,17 +60,14 @@ class Command(BaseCommand):
                 check=True,
                 capture_output=True,
             )
-            manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-            web = stack.enter_context(WebServer(child_env, host=host, port=port))
+            web = stack.enter_context(
+                WebServer({**child_env, "ECRCONTROL_EMBEDDED": "1"}, host=host, port=port)
+            )
             if "KUBECONFIG" in env:  # our own control plane: its API server can reach this server
                 registration.register(Kube.connect(env["KUBECONFIG"]), web.url, web.ca.cert_pem)
-            controller = Process(
-                "controller+worker", [*manage, "embedded"], workdir / "embedded.log", env=child_env
-            )
-            processes = [web.process, controller.start()]
             try:
                 if "AWS_ENDPOINT_URL_ECR" in env:  # only with the local ECR: real AWS needs real keys
-                    self._apply_sample(kubectl, child_env, controller)
+                    self._apply_sample(kubectl, child_env, web.process)
                 url = web.url
                 say("")
                 say("ecrcontrol is running.")
@@ -84,19 +77,15 @@ class Command(BaseCommand):
                 say(f"Admin:  {url}/admin/  (login {username} / {password}; CA: {web.ca_file})")
                 if "KUBECONFIG" in env:
                     say(f"Webhooks: {url}/webhooks/mutate and /validate, registered with the control plane")
-                say(f"Logs:   {workdir} and {web.log_path}")
+                say(f"Logs:   {web.log_path}")
                 say("Press Ctrl-C to stop.")
-                while all(p.running() for p in processes):
+                while web.process.running():
                     time.sleep(0.5)
-                dead = next(p for p in processes if not p.running())
-                raise dead.fail("stopped unexpectedly")
+                raise web.process.fail("stopped unexpectedly")
             except KeyboardInterrupt:
                 say("Stopping...")
-            finally:
-                controller.stop()
-                subprocess.run(["rm", "-rf", str(workdir)], check=False)
 
-    def _apply_sample(self, kubectl: list[str], env: dict, controller: Process) -> None:
+    def _apply_sample(self, kubectl: list[str], env: dict, web: Process) -> None:
         sample = settings.BASE_DIR / "secrets_app" / "localdev" / "sample.yaml"
         subprocess.run([*kubectl, "apply", "-f", str(sample)], env=env, check=True, capture_output=True)
         result = subprocess.run(
@@ -106,7 +95,7 @@ class Command(BaseCommand):
             text=True,
         )
         if result.returncode != 0:
-            raise controller.fail(f"did not make the sample Ready: {result.stderr.strip()}")
+            raise web.fail(f"did not make the sample Ready: {result.stderr.strip()}")
         listing = subprocess.run(
             [*kubectl, "get", "caeps", "-o", "wide"], env=env, capture_output=True, text=True
         )

@@ -5,16 +5,22 @@ the operator's real processes in the configuration under test.
 Sizes come from the environment so that a quick run can check the benchmarks themselves:
 ECRCONTROL_BENCH_COUNT (resources, default 1000), ECRCONTROL_BENCH_IDLE_SECONDS (default 600),
 ECRCONTROL_BENCH_MODES (default "embedded,workers-2,workers-4").
+
+Modes: "embedded" is the embedded default as `make run` and the chart's SQLite mode run it: one
+gunicorn process hosting the web, controller and worker roles (ECRCONTROL_EMBEDDED=1), whose
+webhooks are registered in place of the module's web server's for the test. "workers-N": the
+module's web server, `manage.py controller` and N django-q2 worker processes.
 """
 
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -22,9 +28,11 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 from secrets_app.localdev.ecr import LocalECR
+from secrets_app.localdev.webserver import WebServer
 
 from ..helpers import GROUP, VERSION, delete_all_resources
-from ..webhooks.conftest import mint_key, proxy, web_server, webhooks  # noqa: F401 - fixtures
+from ..operator import process_env
+from ..webhooks.conftest import mint_key, proxy, set_registered, web_server, webhooks  # noqa: F401 - fixtures
 
 COUNT = int(os.environ.get("ECRCONTROL_BENCH_COUNT", "1000"))
 IDLE_SECONDS = float(os.environ.get("ECRCONTROL_BENCH_IDLE_SECONDS", "600"))
@@ -84,6 +92,44 @@ def bench_namespaces(kube_api, parallel_api) -> list[str]:
     yield names
     delete_all_resources(kube_api)
     parallel_api([delete(n) for n in names])
+
+
+@dataclasses.dataclass
+class Running:
+    roles: dict[str, int]  # role name -> pid (a role's process tree is measured from it)
+    webhook_ecr: LocalECR | None  # the webhooks' own ECR front; None: they share the operator's
+    logs: Callable[[], str]
+
+
+@pytest.fixture
+def start_mode(kube_api, control_plane, webhooks, proxy, operator_ecr, start_operator, tmp_path):  # noqa: F811
+    """Start ecrcontrol in a bench mode (see the module's docstring) against operator_ecr."""
+    hosted: list[WebServer] = []
+
+    def start(mode: str) -> Running:
+        if mode == "embedded":
+            env = process_env(
+                control_plane.kubeconfig,
+                operator_ecr.url,
+                ECRCONTROL_EMBEDDED="1",
+                ECRCONTROL_LOCK_DIR=str(tmp_path / "locks"),
+                **BENCH_SETTINGS,
+            )
+            web = WebServer(env)
+            hosted.append(web)
+            web.start()
+            web.process.wait_until(lambda: "leading: watching" in web.log_path.read_text(), 30, "leading")
+            set_registered(kube_api, web, True)
+            return Running({"web+controller+worker": web.process.pid}, None, web.log_path.read_text)
+        op = start_operator(
+            operator_ecr.url, ECRCONTROL_WORKERS=mode.removeprefix("workers-"), **BENCH_SETTINGS
+        )
+        return Running({"web": webhooks.process.pid, **op.roles()}, proxy, op.logs)
+
+    yield start
+    for web in hosted:
+        set_registered(kube_api, webhooks, True)
+        web.stop()
 
 
 def create_namespaced(api, body: dict, denials: collections.Counter) -> None:

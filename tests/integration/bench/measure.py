@@ -237,11 +237,13 @@ class Probe:
     """Readings that are compared before and after a phase: ECR calls, API requests, CPU."""
 
     def __init__(self, kube_api, operator_ecr, webhook_ecr, roles: dict[str, int]) -> None:
+        """`webhook_ecr` None: the webhooks call operator_ecr too (one process hosts every role)."""
         self.kube_api, self.ecr, self.webhook_ecr, self.roles = kube_api, operator_ecr, webhook_ecr, roles
         self.reset()
 
     def reset(self) -> None:
-        self.ecr_calls, self.webhook_calls = self.ecr.token_calls, self.webhook_ecr.token_calls
+        self.ecr_calls = self.ecr.token_calls
+        self.webhook_calls = self.webhook_ecr.token_calls if self.webhook_ecr else 0
         self.requests = api_requests(self.kube_api)
         self.cpu = {role: cpu_seconds(pid) for role, pid in self.roles.items()}
         self.clock = time.monotonic()
@@ -251,10 +253,15 @@ class Probe:
         cpu = {role: cpu_seconds(pid) - self.cpu[role] for role, pid in self.roles.items()}
         secret_writes = sum(v for k, v in done.items() if k.split()[1] == "secrets")
         print(f"  {what}:")
-        print(
-            f"    ECR calls: operator {self.ecr.token_calls - self.ecr_calls}, "
-            f"webhooks {self.webhook_ecr.token_calls - self.webhook_calls}"
-        )
+        if self.webhook_ecr:
+            print(
+                f"    ECR calls: operator {self.ecr.token_calls - self.ecr_calls}, "
+                f"webhooks {self.webhook_ecr.token_calls - self.webhook_calls}"
+            )
+        else:
+            print(
+                f"    ECR calls: {self.ecr.token_calls - self.ecr_calls} (webhooks and operator, one process)"
+            )
         print(
             f"    API writes by the operator: {sum(done.values())} "
             f"({', '.join(f'{k}: {v}' for k, v in done.items()) or 'none'}); "

@@ -23,7 +23,7 @@ from kubernetes import client
 
 from ..helpers import GROUP, VERSION, aws_access, create_cluster_resource, delete_all_resources, wait_for
 from . import measure
-from .conftest import BENCH_SETTINGS, COUNT, IDENTITIES, IDLE_SECONDS, MODES, create_namespaced, denial_line
+from .conftest import COUNT, IDENTITIES, IDLE_SECONDS, MODES, create_namespaced, denial_line
 
 # Minutes of measuring, not the suite's 300 s per test.
 pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True), pytest.mark.timeout(4 * 3600)]
@@ -50,21 +50,15 @@ def _create(body: dict, started: dict, key, denials):
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_bench_at_scale(
-    mode, kube_api, webhooks, proxy, operator_ecr, identities, bench_namespaces, parallel_api, start_operator
-):
+def test_bench_at_scale(mode, kube_api, operator_ecr, identities, bench_namespaces, parallel_api, start_mode):
     _clean_slate(kube_api)  # an earlier mode's resources, and their Secrets the GC deletes, out of the counts
     run = uuid.uuid4().hex[:6]
     namespaces = bench_namespaces[: max(1, COUNT // 10)]
     cluster_namespaces = bench_namespaces[: max(1, COUNT // 2)]
     operator_ecr.token_lifetime = datetime.timedelta(seconds=TOKEN_SECONDS)
-    if mode == "embedded":
-        op = start_operator(operator_ecr.url, embedded=True, **BENCH_SETTINGS)
-    else:
-        workers = mode.removeprefix("workers-")
-        op = start_operator(operator_ecr.url, ECRCONTROL_WORKERS=workers, **BENCH_SETTINGS)
-    roles = {"web": webhooks.process.pid, **op.roles()}
-    probe = measure.Probe(kube_api, operator_ecr, proxy, roles)
+    running = start_mode(mode)
+    roles = running.roles
+    probe = measure.Probe(kube_api, operator_ecr, running.webhook_ecr, roles)
     print()
     print(
         f"== {mode}: {COUNT} AWSECRImagePullSecrets in {len(namespaces)} namespaces, "
@@ -152,7 +146,7 @@ def test_bench_at_scale(
         f"total {sum(cores.values()):.2f} %"
     )
     print(f"  memory after: {measure.memory_line(roles)}")
-    errors = [line for line in op.logs().splitlines() if " ERROR " in line or "Traceback" in line]
+    errors = [line for line in running.logs().splitlines() if " ERROR " in line or "Traceback" in line]
     print(f"  operator log: {len(errors)} ERROR/Traceback lines{': ' + errors[0][:200] if errors else ''}")
 
 

@@ -2,7 +2,8 @@
 
 The Go seed operator's column is quoted from issue 11 (measured there on the same kind of control
 plane and local ECR); it cannot be run here. Webhooks on, tokens that expire 12 hours ahead,
-the operator in ECRCONTROL_BENCH_TABLE_MODE (default: the embedded default, `manage.py embedded`).
+ecrcontrol in ECRCONTROL_BENCH_TABLE_MODE (default "embedded": the embedded default, one process
+hosting every role; or "workers-N", see conftest.py).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from ..helpers import (
     wait_for,
 )
 from . import measure
-from .conftest import BENCH_SETTINGS, create_namespaced, denial_line
+from .conftest import create_namespaced, denial_line
 
 # Minutes of measuring, not the suite's 300 s per test.
 pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True), pytest.mark.timeout(3600)]
@@ -70,17 +71,12 @@ def _apply_many(parallel_api, keys, key, run, denials) -> dict:
 
 
 def test_bench_the_issue_table(
-    kube_api, webhooks, proxy, operator_ecr, identities, bench_namespaces, parallel_api, start_operator
+    kube_api, operator_ecr, identities, bench_namespaces, parallel_api, start_mode
 ):
     run = uuid.uuid4().hex[:6]
     operator_ecr.token_lifetime = datetime.timedelta(hours=12)
-    if MODE == "embedded":
-        op = start_operator(operator_ecr.url, embedded=True, **BENCH_SETTINGS)
-    else:
-        op = start_operator(
-            operator_ecr.url, ECRCONTROL_WORKERS=MODE.removeprefix("workers-"), **BENCH_SETTINGS
-        )
-    roles = {"web": webhooks.process.pid, **op.roles()}
+    running = start_mode(MODE)
+    roles = running.roles
     hundred = bench_namespaces[:100]
     denials: collections.Counter = collections.Counter()
     ours: dict[str, str] = {}
@@ -112,7 +108,8 @@ def test_bench_the_issue_table(
         total = max(ready.first_ready[k] for k in keys) - begin
         p95 = sorted(ready.first_ready[k] - started[k] for k in keys)[94]
         ours["100x100"] = f"{total:.1f} s (p95 {p95:.1f} s)"
-        ours["ecr"] = f"{operator_ecr.token_calls - calls}"
+        who = "operator" if running.webhook_ecr else "webhooks and operator"
+        ours["ecr"] = f"{operator_ecr.token_calls - calls} ({who})"
 
         # 100 resources in 10 namespaces.
         keys = [(hundred[i % 10], f"t-{run}-{i}") for i in range(100)]
