@@ -238,13 +238,26 @@ httpHeaders:
     value: localhost
 {{- end -}}
 
+{{- /* The web role (gunicorn over TLS). With "embedded" true (SQLite mode) its process also hosts
+the controller and worker roles (ECRCONTROL_EMBEDDED=1, secrets_app.embedded): the three roles load
+Django, the Kubernetes client and boto3 once. Argument: dict with "root" and "embedded". */ -}}
 {{- define "ecrcontrol.webContainer" -}}
-- name: web
+{{- $embedded := .embedded -}}
+{{- $root := .root -}}
+{{- with .root -}}
+- name: {{ ternary "ecrcontrol" "web" $embedded }}
   image: {{ include "ecrcontrol.image" . }}
   imagePullPolicy: {{ .Values.image.pullPolicy }}
   command: ["gunicorn", "-c", "python:ecrcontrol.gunicorn", "ecrcontrol.wsgi"]
   env:
     {{- include "ecrcontrol.env" . | nindent 4 }}
+    {{- if $embedded }}
+    - name: ECRCONTROL_EMBEDDED
+      value: "1"
+    - name: ECRCONTROL_WORKER_THREADS
+      value: {{ .Values.worker.threads | quote }}
+    {{- include "ecrcontrol.leaderElectionEnv" $root | nindent 4 }}
+    {{- end }}
     - name: ECRCONTROL_BIND
       value: "0.0.0.0:{{ .Values.web.port }}"
     - name: ECRCONTROL_TLS_CERT_FILE
@@ -285,6 +298,7 @@ httpHeaders:
       mountPath: /tls
       readOnly: true
 {{- end -}}
+{{- end -}}
 
 {{- define "ecrcontrol.workerContainer" -}}
 - name: worker
@@ -310,37 +324,33 @@ httpHeaders:
     {{- include "ecrcontrol.mounts" . | nindent 4 }}
 {{- end -}}
 
-{{- /* The controller; with "embedded" true (SQLite mode) it also runs the worker role as threads of
-the same process (manage.py embedded: one process instead of qcluster's forks). Argument: dict with
-"root" and "embedded". */ -}}
+{{/* Leader election of the controller role. Argument: the root context. */}}
+{{- define "ecrcontrol.leaderElectionEnv" -}}
+{{- with .Values.controller.leaderElection }}
+- name: ECRCONTROL_LEADER_ELECTION
+  value: {{ ternary "1" "0" .enabled | quote }}
+- name: ECRCONTROL_LEADER_ELECTION_NAME
+  value: {{ include "ecrcontrol.leaseName" $ | quote }}
+- name: ECRCONTROL_LEADER_ELECTION_LEASE_SECONDS
+  value: {{ .leaseDurationSeconds | quote }}
+- name: ECRCONTROL_LEADER_ELECTION_RENEW_SECONDS
+  value: {{ .renewDeadlineSeconds | quote }}
+- name: ECRCONTROL_LEADER_ELECTION_RETRY_SECONDS
+  value: {{ .retryPeriodSeconds | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* The controller role in its own pod (database.mode=external). */}}
 {{- define "ecrcontrol.controllerContainer" -}}
-{{- $embedded := .embedded -}}
-{{- $root := .root -}}
-{{- with .root -}}
-- name: {{ ternary "controller-worker" "controller" $embedded }}
+- name: controller
   image: {{ include "ecrcontrol.image" . }}
   imagePullPolicy: {{ .Values.image.pullPolicy }}
-  command: ["python", "manage.py", {{ ternary "embedded" "controller" $embedded | quote }}]
+  command: ["python", "manage.py", "controller"]
   env:
     {{- include "ecrcontrol.env" . | nindent 4 }}
     - name: ECRCONTROL_METRICS_BIND
       value: "0.0.0.0:{{ .Values.metrics.ports.controller }}"
-    {{- if $embedded }}
-    - name: ECRCONTROL_WORKER_THREADS
-      value: {{ .Values.worker.threads | quote }}
-    {{- end }}
-    {{- with .Values.controller.leaderElection }}
-    - name: ECRCONTROL_LEADER_ELECTION
-      value: {{ ternary "1" "0" .enabled | quote }}
-    - name: ECRCONTROL_LEADER_ELECTION_NAME
-      value: {{ include "ecrcontrol.leaseName" $root | quote }}
-    - name: ECRCONTROL_LEADER_ELECTION_LEASE_SECONDS
-      value: {{ .leaseDurationSeconds | quote }}
-    - name: ECRCONTROL_LEADER_ELECTION_RENEW_SECONDS
-      value: {{ .renewDeadlineSeconds | quote }}
-    - name: ECRCONTROL_LEADER_ELECTION_RETRY_SECONDS
-      value: {{ .retryPeriodSeconds | quote }}
-    {{- end }}
+    {{- include "ecrcontrol.leaderElectionEnv" . | nindent 4 }}
   ports:
     - name: metrics-ctrl
       containerPort: {{ .Values.metrics.ports.controller }}
@@ -352,7 +362,6 @@ the same process (manage.py embedded: one process instead of qcluster's forks). 
     {{- toYaml (.Values.controller.resources | default .Values.resources) | nindent 4 }}
   volumeMounts:
     {{- include "ecrcontrol.mounts" . | nindent 4 }}
-{{- end -}}
 {{- end -}}
 
 {{/* Pod-level settings shared by every Deployment. Argument: dict "root" . "web" bool. */}}

@@ -48,9 +48,11 @@ def test_default_install_is_one_pod_with_the_three_roles_on_a_persistent_volume(
     (deployment,) = by_kind(docs, "Deployment")
     spec = deployment["spec"]["template"]["spec"]
     assert deployment["spec"]["strategy"]["type"] == "Recreate"
-    # The controller and worker roles share one process (manage.py embedded) beside the web role.
-    assert [c["name"] for c in spec["containers"]] == ["web", "controller-worker"]
-    assert spec["containers"][1]["command"][-1] == "embedded"
+    # One process for the three roles: gunicorn's worker hosts the controller and the worker.
+    (container,) = spec["containers"]
+    assert container["name"] == "ecrcontrol" and container["command"][0] == "gunicorn"
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["ECRCONTROL_EMBEDDED"] == "1" and env["ECRCONTROL_LEADER_ELECTION"] == "1"
     assert [c["name"] for c in spec["initContainers"]] == ["ensure-admin", "webhook-certs"]
     assert spec["initContainers"][1]["restartPolicy"] == "Always"  # a native sidecar
     assert "migrate" in " ".join(spec["initContainers"][0]["command"])
@@ -225,7 +227,7 @@ def test_every_role_has_readiness_and_liveness_probes_and_a_metrics_port(mode):
         scraped = int(pod["metadata"]["annotations"]["prometheus.io/port"])
         assert any(p["containerPort"] == scraped for c in ports.values() for p in c.get("ports", []))
         containers.update(ports)
-    roles = {"web", "worker", "controller"} if mode == "external" else {"web", "controller-worker"}
+    roles = {"web", "worker", "controller"} if mode == "external" else {"ecrcontrol"}
     assert set(containers) == roles
     for name, container in containers.items():
         ready, live = container["readinessProbe"]["httpGet"], container["livenessProbe"]["httpGet"]

@@ -146,7 +146,7 @@ def test_installed_pods_are_ready_and_answer_through_the_service(release: Releas
     print(f"\n[chart] install-to-Ready: {release.install_seconds:.1f}s")
     pod = release.json("get", "pod", ready_pod(release), "-n", NAMESPACE)
     assert pod["spec"]["serviceAccountName"] == FULLNAME
-    assert {c["name"] for c in pod["spec"]["containers"]} == {"web", "controller-worker"}
+    assert [c["name"] for c in pod["spec"]["containers"]] == ["ecrcontrol"]  # every role, one process
     for container in pod["spec"]["containers"]:
         assert container["securityContext"]["readOnlyRootFilesystem"] is True
     status, _, body = through_service(release, "/healthz")
@@ -242,7 +242,7 @@ def test_helm_test_round_trip(release: Release):
     result = release.helm("test", RELEASE, "-n", NAMESPACE, "--timeout=3m")
     assert f"TEST SUITE:     {FULLNAME}-test" in result.stdout, result.stdout
     assert "Phase:          Succeeded" in result.stdout, result.stdout
-    webhook_log = release.kubectl("logs", "-n", NAMESPACE, ready_pod(release), "-c", "web").stdout
+    webhook_log = release.kubectl("logs", "-n", NAMESPACE, ready_pod(release), "-c", "ecrcontrol").stdout
     assert "ecrcontrol-selfcheck (dry run): denied: secret " in webhook_log
 
 
