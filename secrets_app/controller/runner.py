@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import close_old_connections, transaction
 from django.db.models import Min
 
-from ..kube import watching
+from ..kube import store, watching
 from ..kube.kinds import BY_NAME, CLUSTER, LEGACY, NAMESPACED
 from ..models import Cluster
 from ..services import mirror, queue
@@ -50,11 +50,18 @@ class ClusterController:
         self._handed_out_at = -float("inf")  # time.monotonic() of the last flush with keys
         self.handlers = Handlers(cluster, self.request)
         kube = kube_for(cluster)
+        # Reconciles in this process (the embedded default) read what the watches saw.
+        self.stores = {kind.kind: store.Store() for kind in (NAMESPACED, CLUSTER)} if queue.is_local() else {}
+        if self.stores:
+            self.stores[store.SECRETS] = store.Store()
         self.loops = [
             watching.WatchLoop(
                 watching.resources_source(kube, kind),
-                _db(functools.partial(self.handlers.resources_listed, kind)),
-                _db(functools.partial(self.handlers.resource_changed, kind)),
+                *self._filling(
+                    kind.kind,
+                    functools.partial(self.handlers.resources_listed, kind),
+                    functools.partial(self.handlers.resource_changed, kind),
+                ),
                 stop,
                 label=f"{cluster.name}-",
             )
@@ -63,8 +70,7 @@ class ClusterController:
         self.loops += [
             watching.WatchLoop(
                 watching.managed_secrets_source(kube),
-                _db(self.handlers.secrets_listed),
-                _db(self.handlers.secret_changed),
+                *self._filling(store.SECRETS, self.handlers.secrets_listed, self.handlers.secret_changed),
                 stop,
                 label=f"{cluster.name}-",
             ),
@@ -77,6 +83,23 @@ class ClusterController:
             ),
         ]
 
+    def _filling(self, what: str, on_list, on_event) -> tuple:
+        """The watch callbacks, filling the store of `what` first (if kept) so that the reconciles
+        they ask for read what they saw."""
+        kept = self.stores.get(what)
+        if kept is None:
+            return _db(on_list), _db(on_event)
+
+        def listed(items, listed_at):
+            kept.replace(items)
+            on_list(items, listed_at)
+
+        def changed(obj, deleted):
+            kept.apply(obj, deleted)
+            on_event(obj, deleted)
+
+        return _db(listed), _db(changed)
+
     def request(self, key: Key, leased: bool = False) -> None:
         """Reconcile `key` soon. `leased`: its row's lease is written already (the due scan)."""
         with self._lock:
@@ -85,6 +108,8 @@ class ClusterController:
 
     def run(self) -> None:
         """Until the stop event is set: hand out requests as soon as they come, and due rows."""
+        for what, kept in self.stores.items():
+            store.register(self.cluster.pk, what, kept)
         for loop in self.loops:
             loop.start()
         next_scan = 0.0
@@ -103,6 +128,8 @@ class ClusterController:
                 log.exception("controller loop error; continuing")
             finally:
                 close_old_connections()
+        for what in self.stores:  # its watches stop: reconciles read the API server again
+            store.register(self.cluster.pk, what, None)
         for loop in self.loops:
             loop.stop()
 

@@ -22,6 +22,11 @@ def use_local(submit: Callable[[str, tuple], None] | None) -> None:
     _local = submit
 
 
+def is_local() -> bool:
+    """Whether reconciles run in this process."""
+    return _local is not None
+
+
 def enqueue(cluster_id: int, kind: str, namespace: str, name: str) -> None:
     task_name = f"reconcile {kind} {namespace}/{name}".replace(" /", " ")
     if _local is not None:

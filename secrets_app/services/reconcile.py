@@ -17,8 +17,9 @@ from django.db import transaction
 
 from ..aws.ecr import ECRError, Token
 from ..choices import SecretState
+from ..kube import store
 from ..kube.api import Kube
-from ..kube.errors import Forbidden, KubeError, NotFound
+from ..kube.errors import Conflict, Forbidden, KubeError, NotFound
 from ..kube.kinds import BY_NAME, LEGACY, Kind
 from ..models import Cluster, ManagedSecret
 from . import conversion, dockerconfig, mirror, schedule, sharing, specs, status
@@ -41,6 +42,10 @@ MSG_CREATED = "secret {name} created successfully in namespace {ns}"
 MSG_UPDATED = "secret {name} updated successfully in namespace {ns}"
 
 
+class _Stale(Exception):
+    """A write failed because what it was based on had changed (Conflict) or gone (NotFound)."""
+
+
 @dataclass
 class _NamespaceSync:
     result: status.NamespaceResult
@@ -57,7 +62,8 @@ def reconcile(
     if kind is LEGACY:
         conversion.convert(kube, name)
         return
-    body = kube.get_resource(kind, namespace, name)
+    kept = store.lookup(cluster.pk, kind.kind)
+    body = (kept and kept.get(namespace, name)) or kube.get_resource(kind, namespace, name)
     if body is None:
         mirror.forget(cluster, kind, namespace, name)
         return
@@ -81,6 +87,7 @@ class _Reconciler:
         self.token_since = token_since
         self.meta, self.spec = body["metadata"], body.get("spec") or {}
         self.now = datetime.datetime.now(datetime.UTC)
+        self.secrets = store.lookup(cluster.pk, store.SECRETS)  # None: read each from the API server
         self.wrote = False
         self._records: dict[str, dict] = {}  # namespace -> ManagedSecret fields, saved together
         self._events: list[tuple[str, str, str]] = []  # recorded after the Secrets are written
@@ -144,13 +151,28 @@ class _Reconciler:
     def _sync_namespace(
         self, ns: str, token: Token, refresh_at, identity: str, source: str, known: dict | None = None
     ) -> _NamespaceSync:
-        name = self.spec["secretName"]
         desired = dockerconfig.desired_secret(
             self.body, ns, token, refresh_at, identity, source, sharing.seal
         )
+        try:
+            return self._write_secret(ns, desired, self._read_secret(ns, known))
+        except _Stale:  # the store lagged behind a change: once more from the API server
+            return self._write_secret(ns, desired, self._read_secret(ns, None, fresh=True), fresh=True)
+
+    def _read_secret(self, ns: str, known: dict | None, fresh: bool = False) -> dict | None:
+        """The Secret as it is: from the bulk list (`known`), the watch's store, or a GET."""
+        name = self.spec["secretName"]
+        if known is not None and not fresh:
+            return known.get(ns)
+        cached = self.secrets.get(ns, name) if self.secrets and not fresh else None
+        return cached if cached is not None else self.kube.get_secret(ns, name)
+
+    def _write_secret(
+        self, ns: str, desired: dict, existing: dict | None, fresh: bool = False
+    ) -> _NamespaceSync:
+        name = self.spec["secretName"]
         action, reason = "creating", "CreateSecretError"
         try:
-            existing = self.kube.get_secret(ns, name) if known is None else known.get(ns)
             if existing is None:
                 written = self.kube.create_secret(ns, desired)
                 self._later("Normal", "SecretCreationSuccess", MSG_CREATED.format(name=name, ns=ns))
@@ -165,13 +187,16 @@ class _Reconciler:
                 written = self.kube.replace_secret(ns, name, dockerconfig.merged(existing, desired))
                 if not dockerconfig.is_renewal(existing, desired):  # a routine renewal is no news
                     self._later("Normal", "SecretUpdateSuccess", MSG_UPDATED.format(name=name, ns=ns))
-        except (NotFound, Forbidden) as exc:
+        except (Conflict, NotFound) as exc:
+            if not fresh and (action == "updating" or isinstance(exc, Conflict)):
+                raise _Stale() from exc  # changed, deleted or created since it was read
+            if isinstance(exc, NotFound):
+                return self._namespace_unavailable(ns, exc)
+            return self._secret_failed(ns, action, reason, exc)
+        except Forbidden as exc:
             return self._namespace_unavailable(ns, exc)
         except KubeError as exc:
-            message = f"error {action} secret {name} in namespace {ns}: {exc}"
-            self._later("Warning", reason, message)
-            self._record(ns, SecretState.FAILED, error=message)
-            return _NamespaceSync(status.NamespaceResult(ns, False, reason, message), temporary=exc.temporary)
+            return self._secret_failed(ns, action, reason, exc)
         annotations = written["metadata"].get("annotations") or {}
         self._record(
             ns,
@@ -183,6 +208,12 @@ class _Reconciler:
         return _NamespaceSync(
             status.NamespaceResult(ns, True, "SecretSynced", f"secret {name} is up to date")
         )
+
+    def _secret_failed(self, ns: str, action: str, reason: str, exc: KubeError) -> _NamespaceSync:
+        message = f"error {action} secret {self.spec['secretName']} in namespace {ns}: {exc}"
+        self._later("Warning", reason, message)
+        self._record(ns, SecretState.FAILED, error=message)
+        return _NamespaceSync(status.NamespaceResult(ns, False, reason, message), temporary=exc.temporary)
 
     def _namespace_unavailable(self, ns: str, exc: KubeError) -> _NamespaceSync:
         namespace = self.kube.get_namespace(ns)

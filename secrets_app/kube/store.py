@@ -1,0 +1,56 @@
+"""Objects as the controller's watches last saw them: what a reconcile in the same process reads
+instead of a GET (client-go's informer cache, as controller-runtime's cached client reads it).
+
+Only where the reconciles run in the controller's process (the embedded default) are stores kept:
+the watches fill them (a list replaces everything, each event adds or removes one object), and the
+reconcile reads its resource and its managed Secrets from them. A store may lag the API server by
+an event: a write made from a stale read fails with Conflict and is retried with a fresh read, as
+a write made from a GET would (secrets_app/services/reconcile.py).
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+
+_stores: dict[tuple[int, str], Store] = {}
+_lock = threading.Lock()
+
+SECRETS = "Secret"  # the managed Secrets' store; the resources' stores are named by kind
+
+
+class Store:
+    def __init__(self) -> None:
+        self._objects: dict[tuple[str, str], dict] = {}
+
+    def replace(self, objects: list[dict]) -> None:
+        self._objects = {_key(obj): obj for obj in objects}
+
+    def apply(self, obj: dict, deleted: bool) -> None:
+        if deleted:
+            self._objects.pop(_key(obj), None)
+        else:
+            self._objects[_key(obj)] = obj
+
+    def get(self, namespace: str, name: str) -> dict | None:
+        """A copy (the caller may change it), or None: not seen (absent, or not listed yet)."""
+        found = self._objects.get((namespace, name))
+        return copy.deepcopy(found) if found is not None else None
+
+
+def _key(obj: dict) -> tuple[str, str]:
+    meta = obj["metadata"]
+    return (meta.get("namespace", ""), meta["name"])
+
+
+def register(cluster_id: int, what: str, store: Store | None) -> None:
+    """Make `store` (None: no store) the one reconciles of this cluster read `what` from."""
+    with _lock:
+        if store is None:
+            _stores.pop((cluster_id, what), None)
+        else:
+            _stores[(cluster_id, what)] = store
+
+
+def lookup(cluster_id: int, what: str) -> Store | None:
+    return _stores.get((cluster_id, what))

@@ -1,0 +1,117 @@
+"""The embedded default's reconciles read their resource and their managed Secrets from the
+controller's watches (secrets_app/kube/store.py) instead of GETting them, and a write made from a
+store that lagged behind the cluster is done again from a fresh read."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+
+import pytest
+from kubernetes import client
+
+from secrets_app.kube import store
+from secrets_app.kube.kinds import NAMESPACED
+from secrets_app.models import Cluster
+from secrets_app.services.reconcile import reconcile
+
+from .bench.measure import api_requests
+from .helpers import (
+    create_namespaced_resource,
+    get_namespaced_resource,
+    is_ready,
+    read_secret,
+    wait_for,
+)
+
+RESOURCES = 3
+
+
+def _expiries(api, namespace: str) -> dict[str, str]:
+    """The token expiry of each managed Secret in the namespace, read with one LIST (not a GET each)."""
+    secrets = client.CoreV1Api(api).list_namespaced_secret(
+        namespace, label_selector="app.kubernetes.io/managed-by=ecrcontrol"
+    )
+    return {s.metadata.name: s.metadata.annotations["expiry"] for s in secrets.items}
+
+
+def test_embedded_refresh_reads_nothing_from_the_api_server(kube_api, start_operator, ecr, namespace):
+    # Tokens that live 8 s: each resource comes due every 4 s (ECRCONTROL_MIN_REFRESH_SECONDS=1).
+    ecr.token_lifetime = datetime.timedelta(seconds=8)
+    start_operator(ecr.url, embedded=True, ECRCONTROL_MIN_REFRESH_SECONDS="1")
+    for i in range(RESOURCES):
+        create_namespaced_resource(kube_api, namespace, f"r{i}", secret_name=f"pull-{i}")
+    first = wait_for(lambda: (found := _expiries(kube_api, namespace)) and len(found) == RESOURCES and found)
+    before = api_requests(kube_api)
+    wait_for(
+        lambda: all(p != first[n] for n, p in _expiries(kube_api, namespace).items()),
+        timeout=30,
+        interval=0.5,
+    )
+    after = api_requests(kube_api)
+    delta = {key: after[key] - before.get(key, 0) for key in after if after[key] != before.get(key, 0)}
+    assert delta.get(("PUT", "secrets", ""), 0) >= RESOURCES, delta  # every Secret was refreshed
+    # ... from what the watches saw: no GET of a Secret or of a resource (the test only LISTs).
+    assert delta.get(("GET", "secrets", ""), 0) == 0, delta
+    assert delta.get(("GET", "awsecrimagepullsecrets", ""), 0) == 0, delta
+    for i in range(RESOURCES):
+        assert is_ready(get_namespaced_resource(kube_api, namespace, f"r{i}"))
+
+
+@pytest.fixture
+def in_process(control_plane, ecr, monkeypatch, transactional_db):
+    """Reconciles run in the test process against the real API server, through the default Cluster."""
+    from secrets_app.kube import connection
+
+    monkeypatch.setenv("KUBECONFIG", str(control_plane.kubeconfig))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_ECR", ecr.url)
+    connection.reset()
+    cluster = Cluster.default()
+    yield cluster
+    for what in (NAMESPACED.kind, store.SECRETS):
+        store.register(cluster.pk, what, None)
+    connection.reset()
+
+
+@pytest.mark.parametrize("lag", ["edited since", "deleted since"])
+def test_a_write_from_a_stale_store_is_done_again_from_a_fresh_read(kube_api, in_process, namespace, lag):
+    cluster = in_process
+    resource = create_namespaced_resource(kube_api, namespace, "stale", secret_name="pull")
+    reconcile(cluster, NAMESPACED.kind, namespace, "stale")  # no store yet: GETs, creates the Secret
+    ours = client.ApiClient().sanitize_for_serialization(read_secret(kube_api, namespace, "pull"))
+
+    # The store still holds an older version of the Secret, one that no longer looks current (so
+    # the reconcile writes), while the cluster has moved on: edited by hand, or deleted.
+    seen = json.loads(json.dumps(ours))
+    seen["data"][".dockerconfigjson"] = base64.b64encode(b'{"auths": {}}').decode()
+    secrets, resources = store.Store(), store.Store()
+    secrets.replace([seen])
+    resources.replace([get_namespaced_resource(kube_api, namespace, "stale")])
+    store.register(cluster.pk, store.SECRETS, secrets)
+    store.register(cluster.pk, NAMESPACED.kind, resources)
+    core = client.CoreV1Api(kube_api)
+    if lag == "edited since":
+        core.patch_namespaced_secret("pull", namespace, {"metadata": {"labels": {"edited": "by-hand"}}})
+    else:
+        core.delete_namespaced_secret("pull", namespace)
+
+    before = api_requests(kube_api)
+    reconcile(cluster, NAMESPACED.kind, namespace, "stale")
+    after = api_requests(kube_api)
+
+    delta = {key: after[key] - before.get(key, 0) for key in after if after[key] != before.get(key, 0)}
+    assert delta.get(("GET", "awsecrimagepullsecrets", ""), 0) == 0, delta  # the resource: from the store
+    # The write from the store's version was refused (409 edited, 404 deleted), then done again
+    # from one fresh read.
+    assert delta.get(("PUT", "secrets", ""), 0) == 1, delta
+    assert delta.get(("GET", "secrets", ""), 0) == 1, delta
+    now = read_secret(kube_api, namespace, "pull")
+    assert now is not None and now.data[".dockerconfigjson"] == ours["data"][".dockerconfigjson"]
+    if lag == "edited since":
+        assert now.metadata.labels["edited"] == "by-hand"  # the fresh read held our data: kept as is
+    else:
+        assert delta.get(("POST", "secrets", ""), 0) == 1, delta  # created again
+    body = get_namespaced_resource(kube_api, namespace, "stale")
+    assert is_ready(body), body.get("status")
+    assert body["metadata"]["uid"] == resource["metadata"]["uid"]
