@@ -126,6 +126,7 @@ class ClusterController:
                     next_scan = min(next_scan, time.monotonic() + ACTIVE_SCAN_SECONDS)
             except Exception:
                 log.exception("controller loop error; continuing")
+                next_scan = time.monotonic() + ACTIVE_SCAN_SECONDS  # e.g. the database is down: not a spin
             finally:
                 close_old_connections()
         for what in self.stores:  # its watches stop: reconciles read the API server again
@@ -190,11 +191,11 @@ class ClusterController:
                 self.request(key, leased=True)
 
     def _earliest_requeue(self) -> datetime.datetime | None:
-        """The earliest `requeue_at` still to come (a running reconcile's lease counts); None: none."""
-        now = datetime.datetime.now(datetime.UTC)
+        """The earliest `requeue_at` (a running reconcile's lease counts); None: none. One already
+        past counts too: it came due after the scan read the clock, and is looked for at once."""
         soonest = [
             mirror.model_for(kind)
-            .objects.filter(cluster=self.cluster, requeue_at__gt=now)
+            .objects.filter(cluster=self.cluster)
             .aggregate(soonest=Min("requeue_at"))["soonest"]
             for kind in (NAMESPACED, CLUSTER)
         ]

@@ -83,3 +83,16 @@ def test_idle_the_loop_sleeps_until_the_next_due_row_and_after_a_hand_out_looks_
     controller.request(("AWSECRImagePullSecret", "a", "r"))
     controller.flush()
     assert controller._next_scan() - time.monotonic() <= runner.ACTIVE_SCAN_SECONDS
+
+
+def test_a_row_that_came_due_just_after_the_scan_read_the_clock_is_looked_for_at_once(controller):
+    # The scan ran a moment before the row's time (a timer may fire a little early); by the time
+    # the next scan is planned the row is due, and the loop must not sleep the idle half minute.
+    due = datetime.datetime.now(datetime.UTC) + datetime.timedelta(milliseconds=50)
+    NamespacedPullSecret.objects.create(
+        cluster=controller.cluster, namespace="a", name="r", uid="1", requeue_at=due
+    )
+    controller._scan_due()
+    assert controller.handed == [] and not controller._pending  # not due yet at the scan
+    time.sleep(0.1)
+    assert controller._next_scan() - time.monotonic() <= 0.01
