@@ -85,7 +85,9 @@ def _time(value: str) -> datetime.datetime:
 def test_a_token_from_the_realistic_ecr_expires_in_12_hours_is_refreshed_at_half_and_reads_well(
     kube_api, control_plane, operator, ecr, namespace
 ):
-    created = create_namespaced_resource(kube_api, namespace, "fresh")
+    # A key of its own: a Secret an earlier test left behind (its namespace still being deleted)
+    # holds a token of the default key, which the operator would share instead of calling ECR.
+    created = create_namespaced_resource(kube_api, namespace, "fresh", key_id=unique("AKIAFRESH").upper())
     body = wait_for(
         lambda: (b := get_namespaced_resource(kube_api, namespace, "fresh")) and is_ready(b) and b
     )
