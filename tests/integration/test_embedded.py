@@ -22,6 +22,7 @@ from .helpers import (
     get_namespaced_resource,
     is_ready,
     read_secret,
+    unique,
     wait_for,
 )
 
@@ -40,8 +41,9 @@ def test_embedded_refresh_reads_nothing_from_the_api_server(kube_api, start_oper
     # Tokens that live 8 s: each resource comes due every 4 s (ECRCONTROL_MIN_REFRESH_SECONDS=1).
     ecr.token_lifetime = datetime.timedelta(seconds=8)
     start_operator(ecr.url, embedded=True, ECRCONTROL_MIN_REFRESH_SECONDS="1")
+    key_id = unique("AKIAEMBEDDED").upper()  # tokens of its own, not ones earlier tests' Secrets hold
     for i in range(RESOURCES):
-        create_namespaced_resource(kube_api, namespace, f"r{i}", secret_name=f"pull-{i}")
+        create_namespaced_resource(kube_api, namespace, f"r{i}", secret_name=f"pull-{i}", key_id=key_id)
     first = wait_for(lambda: (found := _expiries(kube_api, namespace)) and len(found) == RESOURCES and found)
     before = api_requests(kube_api)
     wait_for(

@@ -34,7 +34,8 @@ def test_rejected_credentials_mark_not_ready_once_without_a_retry_storm(
     kube_api, start_operator, strict_ecr, namespace
 ):
     start_operator(strict_ecr.url)
-    create_namespaced_resource(kube_api, namespace, "bad-keys")
+    # A key unknown to IAM, and to every Secret earlier tests left (one could share its token).
+    create_namespaced_resource(kube_api, namespace, "bad-keys", key_id=unique("AKIAUNKNOWN").upper())
 
     def rejected():
         """Ready=False with the credentials-rejected reason"""

@@ -119,7 +119,7 @@ def test_a_token_from_the_realistic_ecr_expires_in_12_hours_is_refreshed_at_half
 
 def test_an_expiry_in_the_past_clock_skew_does_not_cause_a_refresh_loop(kube_api, operator, ecr, namespace):
     ecr.expires_at = datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1)
-    create_namespaced_resource(kube_api, namespace, "skewed")
+    create_namespaced_resource(kube_api, namespace, "skewed", key_id=unique("AKIASKEWED").upper())
     body = wait_for(
         lambda: (b := get_namespaced_resource(kube_api, namespace, "skewed")) and is_ready(b) and b
     )

@@ -8,7 +8,7 @@ import re
 import pytest
 from kubernetes import client
 
-from .helpers import GROUP, VERSION, create_namespaced_resource, docker_config, wait_for
+from .helpers import GROUP, VERSION, create_namespaced_resource, docker_config, unique, wait_for
 
 RESOURCES = 100
 
@@ -18,8 +18,11 @@ def test_n_workers_make_one_ecr_call_per_identity_for_100_resources(
     kube_api, start_operator, ecr, namespace, workers
 ):
     operator = start_operator(ecr.url, ECRCONTROL_WORKERS=str(workers))
+    key_id = unique("AKIAWORKERS").upper()  # not a key whose token an earlier test's Secrets still hold
     for i in range(RESOURCES):
-        create_namespaced_resource(kube_api, namespace, f"r{i:03d}", secret_name=f"pull-{i:03d}")
+        create_namespaced_resource(
+            kube_api, namespace, f"r{i:03d}", secret_name=f"pull-{i:03d}", key_id=key_id
+        )
     custom = client.CustomObjectsApi(kube_api)
 
     def all_ready():
