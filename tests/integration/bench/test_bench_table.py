@@ -118,22 +118,26 @@ def test_bench_the_issue_table(
         ready.wait_all(set(keys), 600)
         ours["100x10"] = f"{max(ready.first_ready[k] for k in keys) - begin:.1f} s"
 
-    # 1 ClusterAWSECRImagePullSecret over 100 namespaces: time until all its Secrets exist.
+    # 1 ClusterAWSECRImagePullSecret over 100 namespaces: time until all its Secrets exist
+    # (median of 3, as the issue's figures are).
+    spans = []
     with measure.SecretTimes(kube_api) as secrets:
-        wanted = {(ns, f"c-{run}") for ns in hundred}
-        begin = time.monotonic()
-        create_cluster_resource(
-            kube_api,
-            f"c-{run}",
-            hundred,
-            secret_name=f"c-{run}",
-            key_id=identities[0][0],
-            secret=identities[0][1],
-        )
-        secrets.wait(lambda: wanted <= secrets.created.keys(), 600)
-        ours["cluster"] = f"{max(secrets.created[k] for k in wanted) - begin:.2f} s"
+        for i in range(3):
+            wanted = {(ns, f"c-{run}-{i}") for ns in hundred}
+            begin = time.monotonic()
+            create_cluster_resource(
+                kube_api,
+                f"c-{run}-{i}",
+                hundred,
+                secret_name=f"c-{run}-{i}",
+                key_id=identities[0][0],
+                secret=identities[0][1],
+            )
+            secrets.wait(lambda: wanted <= secrets.created.keys(), 600)  # noqa: B023
+            spans.append(max(secrets.created[k] for k in wanted) - begin)
+    ours["cluster"] = f"{statistics.median(spans):.2f} s (runs {', '.join(f'{d:.2f}' for d in spans)})"
 
-    # Idle with the (205 + 1) resources: CPU of every role, and API writes (should be none).
+    # Idle with the 205 + 3 resources: CPU of every role, and API writes (should be none).
     time.sleep(5)
     before_cpu = {role: measure.cpu_seconds(pid) for role, pid in roles.items()}
     before_requests = measure.api_requests(kube_api)
