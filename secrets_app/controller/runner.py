@@ -51,9 +51,8 @@ class ClusterController:
         self.handlers = Handlers(cluster, self.request)
         kube = kube_for(cluster)
         # Reconciles in this process (the embedded default) read what the watches saw.
-        self.stores = {kind.kind: store.Store() for kind in (NAMESPACED, CLUSTER)} if queue.is_local() else {}
-        if self.stores:
-            self.stores[store.SECRETS] = store.Store()
+        kept = (NAMESPACED.kind, CLUSTER.kind, store.SECRETS) if queue.is_local() else ()
+        self.stores = {what: store.Store() for what in kept}
         self.loops = [
             watching.WatchLoop(
                 watching.resources_source(kube, kind),

@@ -11,10 +11,8 @@ a write made from a GET would (secrets_app/services/reconcile.py).
 from __future__ import annotations
 
 import copy
-import threading
 
-_stores: dict[tuple[int, str], Store] = {}
-_lock = threading.Lock()
+_stores: dict[tuple[int, str], Store] = {}  # a dict's single operations need no lock of ours
 
 SECRETS = "Secret"  # the managed Secrets' store; the resources' stores are named by kind
 
@@ -45,11 +43,10 @@ def _key(obj: dict) -> tuple[str, str]:
 
 def register(cluster_id: int, what: str, store: Store | None) -> None:
     """Make `store` (None: no store) the one reconciles of this cluster read `what` from."""
-    with _lock:
-        if store is None:
-            _stores.pop((cluster_id, what), None)
-        else:
-            _stores[(cluster_id, what)] = store
+    if store is None:
+        _stores.pop((cluster_id, what), None)
+    else:
+        _stores[(cluster_id, what)] = store
 
 
 def lookup(cluster_id: int, what: str) -> Store | None:

@@ -16,7 +16,7 @@ from secrets_app.kube.kinds import NAMESPACED
 from secrets_app.models import Cluster
 from secrets_app.services.reconcile import reconcile
 
-from .bench.measure import api_requests
+from .bench.measure import api_requests, between
 from .helpers import (
     create_namespaced_resource,
     get_namespaced_resource,
@@ -52,7 +52,7 @@ def test_embedded_refresh_reads_nothing_from_the_api_server(kube_api, start_oper
         interval=0.5,
     )
     after = api_requests(kube_api)
-    delta = {key: after[key] - before.get(key, 0) for key in after if after[key] != before.get(key, 0)}
+    delta = between(before, after)
     assert delta.get(("PUT", "secrets", ""), 0) >= RESOURCES, delta  # every Secret was refreshed
     # ... from what the watches saw: no GET of a Secret or of a resource (the test only LISTs).
     assert delta.get(("GET", "secrets", ""), 0) == 0, delta
@@ -102,7 +102,7 @@ def test_a_write_from_a_stale_store_is_done_again_from_a_fresh_read(kube_api, in
     reconcile(cluster, NAMESPACED.kind, namespace, "stale")
     after = api_requests(kube_api)
 
-    delta = {key: after[key] - before.get(key, 0) for key in after if after[key] != before.get(key, 0)}
+    delta = between(before, after)
     assert delta.get(("GET", "awsecrimagepullsecrets", ""), 0) == 0, delta  # the resource: from the store
     # The write from the store's version was refused (409 edited, 404 deleted), then done again
     # from one fresh read.

@@ -39,14 +39,18 @@ def api_requests(api: client.ApiClient) -> collections.Counter:
     return counts
 
 
+def between(before: collections.Counter, after: collections.Counter) -> dict[tuple[str, str, str], int]:
+    """Requests made between two readings of api_requests, by (verb, resource, subresource)."""
+    return {key: value - before.get(key, 0) for key, value in after.items() if value != before.get(key, 0)}
+
+
 def writes(before: collections.Counter, after: collections.Counter) -> dict[str, int]:
     """Write requests between two readings, by "VERB resource[/subresource]"."""
-    out = {}
-    for key, value in after.items():
-        verb, resource, sub = key
-        delta = value - before.get(key, 0)
-        if verb in WRITE_VERBS and delta:
-            out[f"{verb} {resource}{'/' + sub if sub else ''}"] = delta
+    out = {
+        f"{verb} {resource}{'/' + sub if sub else ''}": delta
+        for (verb, resource, sub), delta in between(before, after).items()
+        if verb in WRITE_VERBS
+    }
     return dict(sorted(out.items()))
 
 
