@@ -238,13 +238,11 @@ httpHeaders:
     value: localhost
 {{- end -}}
 
-{{- /* The web role (gunicorn over TLS). With "embedded" true (SQLite mode) its process also hosts
-the controller and worker roles (ECRCONTROL_EMBEDDED=1, secrets_app.embedded): the three roles load
-Django, the Kubernetes client and boto3 once. Argument: dict with "root" and "embedded". */ -}}
+{{- /* The web role (gunicorn over TLS). In SQLite mode its process also hosts the controller and
+worker roles (ECRCONTROL_EMBEDDED=1, secrets_app.embedded): the three roles load Django, the
+Kubernetes client and boto3 once. */ -}}
 {{- define "ecrcontrol.webContainer" -}}
-{{- $embedded := .embedded -}}
-{{- $root := .root -}}
-{{- with .root -}}
+{{- $embedded := eq .Values.database.mode "sqlite" -}}
 - name: {{ ternary "ecrcontrol" "web" $embedded }}
   image: {{ include "ecrcontrol.image" . }}
   imagePullPolicy: {{ .Values.image.pullPolicy }}
@@ -256,7 +254,7 @@ Django, the Kubernetes client and boto3 once. Argument: dict with "root" and "em
       value: "1"
     - name: ECRCONTROL_WORKER_THREADS
       value: {{ .Values.worker.threads | quote }}
-    {{- include "ecrcontrol.leaderElectionEnv" $root | nindent 4 }}
+    {{- include "ecrcontrol.leaderElectionEnv" . | nindent 4 }}
     {{- end }}
     - name: ECRCONTROL_BIND
       value: "0.0.0.0:{{ .Values.web.port }}"
@@ -297,7 +295,6 @@ Django, the Kubernetes client and boto3 once. Argument: dict with "root" and "em
     - name: tls
       mountPath: /tls
       readOnly: true
-{{- end -}}
 {{- end -}}
 
 {{- define "ecrcontrol.workerContainer" -}}
