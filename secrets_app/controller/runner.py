@@ -94,8 +94,8 @@ class ClusterController:
             on_list(items, listed_at)
 
         def changed(obj, deleted):
-            kept.apply(obj, deleted)
-            on_event(obj, deleted)
+            if kept.apply(obj, deleted):  # else a version this process's reconcile wrote: no news
+                on_event(obj, deleted)
 
         return _db(listed), _db(changed)
 

@@ -6,6 +6,10 @@ the watches fill them (a list replaces everything, each event adds or removes on
 reconcile reads its resource and its managed Secrets from them. A store may lag the API server by
 an event: a write made from a stale read fails with Conflict and is retried with a fresh read, as
 a write made from a GET would (secrets_app/services/reconcile.py).
+
+The reconcile also notes the versions it wrote (`wrote`): the watch event of such a version brings
+nothing new to this process, and the controller skips its handler (which would read the database
+to find out the same).
 """
 
 from __future__ import annotations
@@ -20,15 +24,25 @@ SECRETS = "Secret"  # the managed Secrets' store; the resources' stores are name
 class Store:
     def __init__(self) -> None:
         self._objects: dict[tuple[str, str], dict] = {}
+        self._written: dict[tuple[str, str], str] = {}  # the version this process last wrote
 
     def replace(self, objects: list[dict]) -> None:
         self._objects = {_key(obj): obj for obj in objects}
 
-    def apply(self, obj: dict, deleted: bool) -> None:
+    def apply(self, obj: dict, deleted: bool) -> bool:
+        """Take in a watch event. Returns whether it is news: False for the version this process
+        wrote itself (noted by `wrote` before its event arrived)."""
+        key = _key(obj)
+        written = self._written.pop(key, None)
         if deleted:
-            self._objects.pop(_key(obj), None)
-        else:
-            self._objects[_key(obj)] = obj
+            self._objects.pop(key, None)
+            return True
+        self._objects[key] = obj
+        return written != obj["metadata"]["resourceVersion"]
+
+    def wrote(self, obj: dict) -> None:
+        """`obj` as this process's write returned it."""
+        self._written[_key(obj)] = obj["metadata"]["resourceVersion"]
 
     def get(self, namespace: str, name: str) -> dict | None:
         """A copy (the caller may change it), or None: not seen (absent, or not listed yet)."""

@@ -70,7 +70,7 @@ def reconcile(
     if body["metadata"].get("deletionTimestamp"):
         return  # its Secrets go with it (ownerReferences); the watch removes the row when it is gone
     row = mirror.row_for(cluster, kind, body)
-    _Reconciler(cluster, kind, kube, body, row, token_since).run()
+    _Reconciler(cluster, kind, kube, body, row, token_since, kept).run()
 
 
 def _in_parallel(fn, items: list) -> list:
@@ -82,9 +82,12 @@ def _in_parallel(fn, items: list) -> list:
 
 
 class _Reconciler:
-    def __init__(self, cluster: Cluster, kind: Kind, kube: Kube, body: dict, row, token_since=None) -> None:
+    def __init__(
+        self, cluster: Cluster, kind: Kind, kube: Kube, body: dict, row, token_since=None, kept=None
+    ) -> None:
         self.cluster, self.kind, self.kube, self.body, self.row = cluster, kind, kube, body, row
         self.token_since = token_since
+        self.kept = kept  # the watch's store of this kind (None: none in this process)
         self.meta, self.spec = body["metadata"], body.get("spec") or {}
         self.now = datetime.datetime.now(datetime.UTC)
         self.secrets = store.lookup(cluster.pk, store.SECRETS)  # None: read each from the API server
@@ -174,7 +177,7 @@ class _Reconciler:
         action, reason = "creating", "CreateSecretError"
         try:
             if existing is None:
-                written = self.kube.create_secret(ns, desired)
+                written = self._wrote(self.secrets, self.kube.create_secret(ns, desired))
                 self._later("Normal", "SecretCreationSuccess", MSG_CREATED.format(name=name, ns=ns))
             elif not dockerconfig.is_ours(existing, self.body):
                 message = MSG_FOREIGN_SECRET.format(name=name, ns=ns)
@@ -184,7 +187,8 @@ class _Reconciler:
                 written = existing
             else:
                 action, reason = "updating", "UpdateSecretError"
-                written = self.kube.replace_secret(ns, name, dockerconfig.merged(existing, desired))
+                merged = dockerconfig.merged(existing, desired)
+                written = self._wrote(self.secrets, self.kube.replace_secret(ns, name, merged))
                 if not dockerconfig.is_renewal(existing, desired):  # a routine renewal is no news
                     self._later("Normal", "SecretUpdateSuccess", MSG_UPDATED.format(name=name, ns=ns))
         except (Conflict, NotFound) as exc:
@@ -323,8 +327,9 @@ class _Reconciler:
         resource_version = self.meta["resourceVersion"]
         if changed:
             try:
-                patched = self.kube.patch_status(
-                    self.kind, self.meta.get("namespace", ""), self.meta["name"], new
+                patched = self._wrote(
+                    self.kept,
+                    self.kube.patch_status(self.kind, self.meta.get("namespace", ""), self.meta["name"], new),
                 )
                 resource_version = patched["metadata"]["resourceVersion"]
             except NotFound:
@@ -344,6 +349,14 @@ class _Reconciler:
             failures=failures,
         )
         return changed
+
+    @staticmethod
+    def _wrote(kept: store.Store | None, written: dict) -> dict:
+        """`written` as the API server returned it; noted in the watch's store, if there is one, so
+        that its watch event is known as ours."""
+        if kept is not None:
+            kept.wrote(written)
+        return written
 
     def _later(self, event_type: str, reason: str, message: str) -> None:
         """An event about a namespace's Secret, recorded once every Secret is written: events are
