@@ -20,9 +20,20 @@ log = logging.getLogger(__name__)
 def reconcile(
     cluster_id: int, kind: str, namespace: str, name: str, token_since: datetime.datetime | None = None
 ) -> None:
+    """The broker's task (its arguments are stored, so it names the cluster by id)."""
+    cluster = mirror.one(Cluster.objects.filter(pk=cluster_id))
+    if cluster is not None:
+        reconcile_in(cluster, kind, namespace, name, token_since)
+
+
+def reconcile_in(
+    cluster: Cluster, kind: str, namespace: str, name: str, token_since: datetime.datetime | None = None
+) -> None:
+    """Reconcile one resource of `cluster` (the worker threads of the controller's process are
+    handed the controller's own Cluster row: no query for it)."""
     started, result = time.monotonic(), "error"
     try:
-        _reconcile(cluster_id, kind, namespace, name, token_since)
+        _reconcile(cluster, kind, namespace, name, token_since)
         result = "ok"
     except _Retry:
         result = "retry"
@@ -36,11 +47,8 @@ class _Retry(Exception):
 
 
 def _reconcile(
-    cluster_id: int, kind: str, namespace: str, name: str, token_since: datetime.datetime | None
+    cluster: Cluster, kind: str, namespace: str, name: str, token_since: datetime.datetime | None
 ) -> None:
-    cluster = mirror.one(Cluster.objects.filter(pk=cluster_id))
-    if cluster is None:
-        return
     try:
         reconcile_resource(cluster, kind, namespace, name, token_since=token_since)
     except KubeError as exc:

@@ -152,7 +152,7 @@ class ClusterController:
                         mirror.model_for(kind).objects.filter(
                             **mirror.lookup(self.cluster, kind, namespace, name)
                         ).update(requeue_at=lease)
-                    queue.enqueue(self.cluster.pk, kind_name, namespace, name)
+                    queue.enqueue(self.cluster, kind_name, namespace, name)
         except Exception:
             # The database or the broker is down (a restart): keep the batch for the next flush
             # (a key handed out twice is reconciled twice, which is harmless).

@@ -87,17 +87,6 @@ def upsert(cluster: Cluster, kind: Kind, body: dict, row=_UNREAD) -> tuple[PullS
         return rows.get(), False
 
 
-def row_for(cluster: Cluster, kind: Kind, body: dict) -> PullSecretResource:
-    """The row of `body`: as it is when it already mirrors this very version (one read, the usual
-    case, since the controller mirrored it first), else upserted."""
-    meta = body["metadata"]
-    key = lookup(cluster, kind, meta.get("namespace", ""), meta["name"])
-    row = one(model_for(kind).objects.filter(**key))
-    if row and row.uid == meta["uid"] and row.resource_version == meta["resourceVersion"]:
-        return row
-    return upsert(cluster, kind, body, row)[0]
-
-
 def note_version(row: PullSecretResource, resource_version: str) -> None:
     """A change that left the spec alone: only the resourceVersion (for optimistic concurrency)."""
     type(row).objects.filter(pk=row.pk).update(

@@ -11,13 +11,16 @@ from collections.abc import Callable
 
 from django_q.tasks import async_task
 
+from ..models import Cluster
+
 TASK = "secrets_app.tasks.reconcile"
 
 _local: Callable[[str, tuple], None] | None = None
 
 
 def use_local(submit: Callable[[str, tuple], None] | None) -> None:
-    """Send reconciles to `submit(task_name, args)` in this process (None: back to the broker)."""
+    """Send reconciles to `submit(task_name, args)` in this process (None: back to the broker);
+    `args` are those of `tasks.reconcile_in`."""
     global _local
     _local = submit
 
@@ -27,14 +30,14 @@ def is_local() -> bool:
     return _local is not None
 
 
-def enqueue(cluster_id: int, kind: str, namespace: str, name: str) -> None:
+def enqueue(cluster: Cluster, kind: str, namespace: str, name: str) -> None:
     task_name = f"reconcile {kind} {namespace}/{name}".replace(" /", " ")
     if _local is not None:
-        _local(task_name, (cluster_id, kind, namespace, name))
+        _local(task_name, (cluster, kind, namespace, name))
         return
     async_task(
         TASK,
-        cluster_id,
+        cluster.pk,
         kind,
         namespace,
         name,

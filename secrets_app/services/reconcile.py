@@ -69,8 +69,7 @@ def reconcile(
         return
     if body["metadata"].get("deletionTimestamp"):
         return  # its Secrets go with it (ownerReferences); the watch removes the row when it is gone
-    row = mirror.row_for(cluster, kind, body)
-    _Reconciler(cluster, kind, kube, body, row, token_since, kept).run()
+    _Reconciler(cluster, kind, kube, body, token_since, kept).run()
 
 
 def _in_parallel(fn, items: list) -> list:
@@ -83,9 +82,9 @@ def _in_parallel(fn, items: list) -> list:
 
 class _Reconciler:
     def __init__(
-        self, cluster: Cluster, kind: Kind, kube: Kube, body: dict, row, token_since=None, kept=None
+        self, cluster: Cluster, kind: Kind, kube: Kube, body: dict, token_since=None, kept=None
     ) -> None:
-        self.cluster, self.kind, self.kube, self.body, self.row = cluster, kind, kube, body, row
+        self.cluster, self.kind, self.kube, self.body = cluster, kind, kube, body
         self.token_since = token_since
         self.kept = kept  # the watch's store of this kind (None: none in this process)
         self.meta, self.spec = body["metadata"], body.get("spec") or {}
@@ -134,7 +133,7 @@ class _Reconciler:
             )
             failures = 0
         else:
-            failures = self.row.failures + 1
+            failures = self._failures() + 1
             retry = self.now + schedule.backoff(failures)
             message = status.MSG_ECR_UNAVAILABLE.format(error=exc)
         changed = self._finish(
@@ -246,9 +245,7 @@ class _Reconciler:
             meta = secret["metadata"]
             if (meta["namespace"], meta["name"]) not in wanted:
                 self.kube.delete_secret(meta["namespace"], meta["name"], meta["uid"])
-                log.info(
-                    "deleted secret %s/%s no longer wanted by %s", meta["namespace"], meta["name"], self.row
-                )
+                log.info("deleted secret %s/%s no longer wanted by %s", meta["namespace"], meta["name"], self)
         stale = ManagedSecret.objects.filter(cluster=self.cluster, owner_uid=self.meta["uid"])
         for row in stale:
             if (row.namespace, row.name) not in wanted:
@@ -309,7 +306,7 @@ class _Reconciler:
                 ),
             )
             if any(s.temporary for s in syncs):
-                failures = self.row.failures + 1
+                failures = self._failures() + 1
                 requeue_at = min(refresh_at, self.now + schedule.backoff(failures))
             elif any(r.reason == "SecretConflict" for r in failed):
                 requeue_at = min(refresh_at, self.now + schedule.permanent_retry())
@@ -334,7 +331,9 @@ class _Reconciler:
                 resource_version = patched["metadata"]["resourceVersion"]
             except NotFound:
                 return False  # deleted meanwhile
-        type(self.row).objects.filter(pk=self.row.pk).update(
+        # The row as the watch mirrored it (never created here: a row missing, or another object's
+        # under the same name, means this one was deleted meanwhile and the watch settles it).
+        self._rows().update(
             resource_version=resource_version,
             ready=outcome.ready,
             reason=outcome.reason,
@@ -349,6 +348,18 @@ class _Reconciler:
             failures=failures,
         )
         return changed
+
+    def _rows(self):
+        meta = self.meta
+        lookup = mirror.lookup(self.cluster, self.kind, meta.get("namespace", ""), meta["name"])
+        return mirror.model_for(self.kind).objects.filter(**lookup, uid=meta["uid"])
+
+    def _failures(self) -> int:
+        """Consecutive failures so far (read only when this run failed too)."""
+        return mirror.one(self._rows().values_list("failures", flat=True)) or 0
+
+    def __str__(self) -> str:
+        return f"{self.kind.kind} {self.meta.get('namespace', '')}/{self.meta['name']}".replace(" /", " ")
 
     @staticmethod
     def _wrote(kept: store.Store | None, written: dict) -> dict:
@@ -371,4 +382,4 @@ class _Reconciler:
         try:
             self.kube.create_event(self.body, event_type, reason, message)
         except KubeError as exc:  # an event is best effort; the status carries the same facts
-            log.warning("could not record event %s on %s: %s", reason, self.row, exc)
+            log.warning("could not record event %s on %s: %s", reason, self, exc)

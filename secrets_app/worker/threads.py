@@ -50,7 +50,7 @@ class WorkerThreads:
             thread.join(timeout)
 
     def submit(self, name: str, args: tuple) -> None:
-        """Queue `tasks.reconcile(*args)` under `name` (one name per resource)."""
+        """Queue `tasks.reconcile_in(*args)` under `name` (one name per resource)."""
         with self._lock:
             if name in self._queued:
                 return
@@ -67,7 +67,7 @@ class WorkerThreads:
                 self._queued.discard(name)
                 self._running.add(name)
             try:
-                tasks.reconcile(*args)
+                tasks.reconcile_in(*args)
             except Exception:
                 log.exception("%s failed", name)
             finally:

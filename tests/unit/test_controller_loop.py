@@ -57,8 +57,8 @@ def test_due_rows_are_leased_in_one_write_handed_out_once_and_the_next_due_time_
     with CaptureQueriesContext(connection) as queries:
         assert controller.flush()
     assert sorted(controller.handed) == [
-        (cluster.pk, "AWSECRImagePullSecret", "a", "due"),
-        (cluster.pk, "ClusterAWSECRImagePullSecret", "", "all"),
+        (cluster, "AWSECRImagePullSecret", "a", "due"),
+        (cluster, "ClusterAWSECRImagePullSecret", "", "all"),
     ]
     assert not [q for q in queries if q["sql"].startswith("UPDATE")]  # the scan leased them already
     assert not controller.flush()  # nothing more to hand out
@@ -70,7 +70,7 @@ def test_a_key_a_watch_event_asks_for_is_leased_by_the_hand_out(controller):
     assert controller.flush()
     row.refresh_from_db()
     assert row.requeue_at > datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=30)
-    assert controller.handed == [(controller.cluster.pk, "AWSECRImagePullSecret", "a", "r")]
+    assert controller.handed == [(controller.cluster, "AWSECRImagePullSecret", "a", "r")]
 
 
 def test_idle_the_loop_sleeps_until_the_next_due_row_and_after_a_hand_out_looks_every_second(controller):

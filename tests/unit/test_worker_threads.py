@@ -21,7 +21,7 @@ def runs(monkeypatch):
             record["started"].set()
             record["release"].wait(5)
 
-    monkeypatch.setattr(threads.tasks, "reconcile", reconcile)
+    monkeypatch.setattr(threads.tasks, "reconcile_in", reconcile)
     monkeypatch.setattr(threads, "get_broker", lambda: None)
     return record
 
