@@ -2,6 +2,8 @@
 
 Its own writes are recognised by resourceVersion (the reconcile stores the version it wrote) and
 by generation (a status-only change never needs a reconcile), so they are not mistaken for edits.
+Where the reconciles run in the controller's process, the events of their writes do not even get
+here (kube/store.py: `Store.wrote`).
 """
 
 from __future__ import annotations
