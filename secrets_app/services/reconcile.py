@@ -40,6 +40,8 @@ MSG_FOREIGN_SECRET = (
 )
 MSG_CREATED = "secret {name} created successfully in namespace {ns}"
 MSG_UPDATED = "secret {name} updated successfully in namespace {ns}"
+EVENTS_APART = 10  # events of one reason in one run beyond this many: the rest combined in one
+COMBINED_MESSAGE_LIMIT = 1024  # characters: events.k8s.io's limit for a note
 
 
 class _Stale(Exception):
@@ -78,6 +80,27 @@ def _in_parallel(fn, items: list) -> list:
         return [fn(item) for item in items]
     with ThreadPoolExecutor(min(SYNC_THREADS, len(items)), thread_name_prefix="sync") as pool:
         return list(pool.map(fn, items))
+
+
+def _combined(events: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """The events to record: of each (type, reason), the first EVENTS_APART - 1 as they are and the
+    rest in one event, as client-go's event aggregation does for the seed operator (a
+    ClusterAWSECRImagePullSecret over 500 namespaces records 10 events, not 500)."""
+    by_reason: dict[tuple[str, str], list[str]] = {}
+    for event_type, reason, message in events:
+        by_reason.setdefault((event_type, reason), []).append(message)
+    combined = []
+    for (event_type, reason), messages in by_reason.items():
+        apart, rest = messages[: EVENTS_APART - 1], messages[EVENTS_APART - 1 :]
+        combined += [(event_type, reason, message) for message in apart]
+        if len(rest) == 1:
+            combined.append((event_type, reason, rest[0]))
+        elif rest:
+            message = f"(combined from {len(rest)} similar events) " + "; ".join(rest)
+            if len(message) > COMBINED_MESSAGE_LIMIT:
+                message = message[: COMBINED_MESSAGE_LIMIT - 1] + "\u2026"
+            combined.append((event_type, reason, message))
+    return combined
 
 
 class _Reconciler:
@@ -376,7 +399,7 @@ class _Reconciler:
 
     def _record_events(self) -> None:
         events, self._events = self._events, []
-        _in_parallel(lambda event: self._event(*event), events)
+        _in_parallel(lambda event: self._event(*event), _combined(events))
 
     def _event(self, event_type: str, reason: str, message: str) -> None:
         try:

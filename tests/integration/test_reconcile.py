@@ -8,6 +8,8 @@ import time
 
 from kubernetes import client
 
+from secrets_app.services.reconcile import EVENTS_APART
+
 from .helpers import (
     create_cluster_resource,
     create_namespace,
@@ -64,6 +66,29 @@ def test_cluster_resource_gets_ready_secrets_in_three_namespaces(kube_api, opera
     assert status["nextRefreshTime"] > status["lastRefreshTime"]
     for ns in namespaces:
         assert_valid_pull_secret(read_secret(kube_api, ns, "ecr-pull"), body)
+
+
+def test_a_cluster_resource_over_many_namespaces_records_a_few_events_not_one_each(kube_api, operator):
+    namespaces = [unique("ns") for _ in range(EVENTS_APART + 3)]
+    for ns in namespaces:
+        create_namespace(kube_api, ns)
+    name = unique("caeps")
+    create_cluster_resource(kube_api, name, namespaces)
+    body = wait_for(lambda: (b := get_cluster_resource(kube_api, name)) and is_ready(b) and b, timeout=30)
+
+    def created_events():
+        events = client.CoreV1Api(kube_api).list_namespaced_event(
+            "default", field_selector=f"involvedObject.uid={body['metadata']['uid']}"
+        )
+        return [e.message for e in events.items if e.reason == "SecretCreationSuccess"]
+
+    messages = wait_for(lambda: len(found := created_events()) == EVENTS_APART and found, timeout=30)
+    apart = sorted(m for m in messages if not m.startswith("(combined"))
+    assert len(apart) == EVENTS_APART - 1
+    assert len([m for m in messages if m.startswith("(combined from 4 similar events) ")]) == 1
+    # Every namespace is named once, apart or in the combined event.
+    named = [ns for ns in namespaces for m in messages if f"in namespace {ns}" in m]
+    assert sorted(named) == sorted(namespaces), messages
 
 
 def test_namespaced_resource_gets_a_ready_secret_and_events(kube_api, operator, namespace):

@@ -186,3 +186,22 @@ def test_a_rejected_identity_costs_one_call_and_reports_one_stable_retry_time(mo
     assert len(calls) == 1
     assert errors[0].retry_at is not None
     assert {e.retry_at for e in errors} == {errors[0].retry_at}
+
+
+def test_many_events_of_one_reason_are_combined_as_client_go_aggregates_them():
+    from secrets_app.services.reconcile import COMBINED_MESSAGE_LIMIT, EVENTS_APART, MSG_CREATED, _combined
+
+    created = [
+        ("Normal", "SecretCreationSuccess", MSG_CREATED.format(name="pull", ns=f"ns-{i}")) for i in range(500)
+    ]
+    failed = [("Warning", "CreateSecretError", "error creating secret pull in namespace x: boom")]
+    recorded = _combined(created + failed)
+    assert recorded[: EVENTS_APART - 1] == created[: EVENTS_APART - 1]  # the first ones as they are
+    combined = recorded[EVENTS_APART - 1]
+    assert combined[:2] == ("Normal", "SecretCreationSuccess")
+    rest = 500 - EVENTS_APART + 1
+    assert combined[2].startswith(f"(combined from {rest} similar events) secret pull created")
+    assert "namespace ns-9;" in combined[2] and len(combined[2]) == COMBINED_MESSAGE_LIMIT
+    assert recorded[EVENTS_APART:] == failed  # another reason keeps its own events
+    # Up to EVENTS_APART of a reason: each recorded as it is.
+    assert _combined(created[:EVENTS_APART]) == created[:EVENTS_APART]
