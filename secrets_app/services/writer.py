@@ -94,6 +94,19 @@ def _connect(row: PullSecretResource, names: dict):
         raise WriteUnavailable(MSG_UNAVAILABLE.format(**names, reason=exc.message)) from None
 
 
+def _replace_spec(kube, kind, row: PullSecretResource, names: dict, secret_access_key: str) -> dict:
+    """Replace the spec of the version the user edited (same uid and generation), or refuse."""
+    current = kube.get_resource(kind, getattr(row, "namespace", ""), row.name)
+    if current is None:
+        raise WriteGone(MSG_GONE.format(**names))
+    theirs = current["metadata"].get("generation")
+    if current["metadata"]["uid"] != row.uid or theirs != row.generation:
+        raise WriteConflict(MSG_CHANGED.format(**names, theirs=theirs, ours=row.generation))
+    body = copy.deepcopy(current)  # carries resourceVersion: a write in between is refused
+    body["spec"] = _spec(row, current, secret_access_key)
+    return kube.replace_resource(kind, body)
+
+
 def save_to_cluster(row: PullSecretResource, secret_access_key: str = "") -> PullSecretResource:
     """Create the object (row without uid) or update its spec; refresh the row from the result."""
     kind = mirror.kind_of(row)
@@ -107,15 +120,10 @@ def save_to_cluster(row: PullSecretResource, secret_access_key: str = "") -> Pul
             body["spec"] = _spec(row, None, secret_access_key)
             written = kube.create_resource(kind, body)
         else:
-            current = kube.get_resource(kind, namespace, row.name)
-            if current is None:
-                raise WriteGone(MSG_GONE.format(**names))
-            theirs = current["metadata"].get("generation")
-            if current["metadata"]["uid"] != row.uid or theirs != row.generation:
-                raise WriteConflict(MSG_CHANGED.format(**names, theirs=theirs, ours=row.generation))
-            body = copy.deepcopy(current)  # carries resourceVersion: a write in between is refused
-            body["spec"] = _spec(row, current, secret_access_key)
-            written = kube.replace_resource(kind, body)
+            try:
+                written = _replace_spec(kube, kind, row, names, secret_access_key)
+            except Conflict:  # written in between: a spec edit is refused, a status write is not
+                written = _replace_spec(kube, kind, row, names, secret_access_key)
     except Conflict as exc:
         if not row.uid:
             raise WriteConflict(MSG_EXISTS.format(**names)) from None
