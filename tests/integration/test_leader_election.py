@@ -14,7 +14,7 @@ import uuid
 from kubernetes import client, watch
 
 from secrets_app.kube.election import LeaseLock
-from secrets_app.localdev.processes import free_port
+from secrets_app.localdev.processes import free_ports
 
 from .helpers import create_namespaced_resource, get_namespaced_resource, is_ready, wait_for
 from .scrape import scrape, value
@@ -99,7 +99,7 @@ def test_standby_takes_over_when_the_leader_is_killed_mid_burst(
 ):
     lease = f"ecrcontrol-{uuid.uuid4().hex[:8]}"
     op = start_operator(ecr.url, controller=False)  # the test starts its controllers
-    ports = free_port(), free_port()
+    ports = free_ports(2)
     leader = op.start_controller("controller", leading=True, **leader_settings("a", lease, ports[0]))
     standby = op.start_controller("controller-b", leading=False, **leader_settings("b", lease, ports[1]))
     assert value(scrape(f"http://127.0.0.1:{ports[0]}/metrics"), "ecrcontrol_leader") == 1
@@ -159,7 +159,7 @@ def test_after_a_partition_from_the_api_server_exactly_one_leader_remains(
 ):
     lease = f"ecrcontrol-{uuid.uuid4().hex[:8]}"
     op = start_operator(ecr.url, controller=False)  # the test starts its controllers
-    ports = {"a": free_port(), "b": free_port()}
+    ports = dict(zip("ab", free_ports(2), strict=True))
     a = op.start_controller("controller", leading=True, **leader_settings("a", lease, ports["a"]))
     b = op.start_controller("controller-b", leading=False, **leader_settings("b", lease, ports["b"]))
 

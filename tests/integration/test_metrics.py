@@ -12,7 +12,7 @@ import uuid
 
 from django.test import Client
 
-from secrets_app.localdev.processes import free_port
+from secrets_app.localdev.processes import free_ports
 from secrets_app.models.clusters import DEFAULT_CLUSTER_NAME
 
 from .helpers import (
@@ -44,7 +44,7 @@ def readyz(url: str) -> tuple[int, list[str]]:
 def test_metrics_move_as_resources_change(kube_api, start_operator, ecr, tmp_path):
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
-    worker_port, controller_port = free_port(), free_port()
+    worker_port, controller_port = free_ports(2)
     op = start_operator(
         ecr.url,
         controller=False,
