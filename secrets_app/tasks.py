@@ -59,8 +59,7 @@ def _reconcile(
         rows = mirror.model_for(BY_NAME[kind]).objects.filter(
             **mirror.lookup(cluster, BY_NAME[kind], namespace, name)
         )
-        row = mirror.one(rows)
-        failures = (row.failures if row else 0) + 1
+        failures = mirror.failures(rows) + 1
         rows.update(
             failures=failures, requeue_at=datetime.datetime.now(datetime.UTC) + schedule.backoff(failures)
         )

@@ -87,6 +87,11 @@ def upsert(cluster: Cluster, kind: Kind, body: dict, row=_UNREAD) -> tuple[PullS
         return rows.get(), False
 
 
+def failures(rows) -> int:
+    """The consecutive failures recorded on the row `rows` matches (0 without a row)."""
+    return one(rows.values_list("failures", flat=True)) or 0
+
+
 def note_version(row: PullSecretResource, resource_version: str) -> None:
     """A change that left the spec alone: only the resourceVersion (for optimistic concurrency)."""
     type(row).objects.filter(pk=row.pk).update(

@@ -156,7 +156,7 @@ class _Reconciler:
             )
             failures = 0
         else:
-            failures = self._failures() + 1
+            failures = mirror.failures(self._rows()) + 1
             retry = self.now + schedule.backoff(failures)
             message = status.MSG_ECR_UNAVAILABLE.format(error=exc)
         changed = self._finish(
@@ -329,7 +329,7 @@ class _Reconciler:
                 ),
             )
             if any(s.temporary for s in syncs):
-                failures = self._failures() + 1
+                failures = mirror.failures(self._rows()) + 1
                 requeue_at = min(refresh_at, self.now + schedule.backoff(failures))
             elif any(r.reason == "SecretConflict" for r in failed):
                 requeue_at = min(refresh_at, self.now + schedule.permanent_retry())
@@ -376,10 +376,6 @@ class _Reconciler:
         meta = self.meta
         lookup = mirror.lookup(self.cluster, self.kind, meta.get("namespace", ""), meta["name"])
         return mirror.model_for(self.kind).objects.filter(**lookup, uid=meta["uid"])
-
-    def _failures(self) -> int:
-        """Consecutive failures so far (read only when this run failed too)."""
-        return mirror.one(self._rows().values_list("failures", flat=True)) or 0
 
     def __str__(self) -> str:
         return f"{self.kind.kind} {self.meta.get('namespace', '')}/{self.meta['name']}".replace(" /", " ")
