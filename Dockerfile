@@ -21,6 +21,8 @@ RUN useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin ecrcontrol \
     && mkdir /data && chown 10001 /data
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
+# The image holds exactly the product: these four paths, nothing of the development stack (devstack/)
+# nor the tests (tests/unit/test_image_contents.py checks that they stand alone).
 COPY manage.py ./
 COPY ecrcontrol ecrcontrol
 COPY secrets_app secrets_app

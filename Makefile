@@ -44,7 +44,7 @@ bench: $(STAMP) binaries
 ## binaries: build (once, cached) kube-apiserver, kube-controller-manager, kubectl, etcd, helm,
 ## kubelet and kube-scheduler
 binaries: $(STAMP)
-	$(BIN)/python -m secrets_app.localdev.binaries
+	$(BIN)/python -m devstack.binaries
 
 ## chromium: Debian's chromium for the browser tests (Playwright drives it; its own download cannot work here)
 chromium:

@@ -8,7 +8,7 @@ ECRCONTROL_TLS_CERT_FILE and ECRCONTROL_TLS_KEY_FILE. There is no plain-HTTP fal
 
 import os
 
-from secrets_app.localdev.processes import forks_die_with_parent
+from secrets_app.lifecycle import forks_die_with_parent
 
 bind = [os.environ.get("ECRCONTROL_BIND", "0.0.0.0:8443")]
 certfile = os.environ.get("ECRCONTROL_TLS_CERT_FILE", "")

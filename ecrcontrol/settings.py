@@ -6,6 +6,7 @@ safe default: SQLite in ECRCONTROL_DATA_DIR, or PostgreSQL through DATABASE_URL.
 
 import os
 import re
+from importlib.util import find_spec
 from pathlib import Path
 
 import dj_database_url
@@ -59,6 +60,10 @@ INSTALLED_APPS = [
     "django_q",
     "secrets_app",
 ]
+# The development stack (`make run`'s `runlocal`, `make cluster`'s `localcluster`) in a checkout;
+# the image does not hold it.
+if find_spec("devstack"):
+    INSTALLED_APPS.append("devstack")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -195,7 +200,7 @@ LOGGING = {
     },
 }
 
-# Sharing between processes (secrets_app/services/sharing.py): a lock file per AWS identity, on a
+# Sharing between processes (secrets_app/services/identity/sharing.py): a lock file per AWS identity, on a
 # directory every worker and web process of this machine or pod sees.
 ECRCONTROL_LOCK_DIR = Path(os.environ.get("ECRCONTROL_LOCK_DIR", DATA_DIR / "locks"))
 # How long a worker waits for the Secret holding a token another worker has just fetched.

@@ -13,7 +13,7 @@ class SecretsAppConfig(AppConfig):
 
     def ready(self) -> None:
         # Started by `make run` or the tests: the processes this one forks die with it too.
-        from .localdev.processes import forks_die_with_parent
+        from .lifecycle import forks_die_with_parent
 
         forks_die_with_parent()
 

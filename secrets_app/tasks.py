@@ -11,7 +11,7 @@ from .kube.kinds import BY_NAME
 from .models import Cluster
 from .monitoring.metrics import RECONCILE_DURATION, RECONCILES
 from .services import mirror, schedule
-from .services import refresh as refreshes
+from .services.identity import refresh as refreshes
 from .services.reconcile import reconcile as reconcile_resource
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(autouse=True)
 def _own_lock_dir(tmp_path_factory, monkeypatch) -> None:
     """Each test its own ECRCONTROL_LOCK_DIR: records of one test's ECR calls (shared between
-    processes, services.sharing) must not answer for the next test."""
+    processes, services.identity.sharing) must not answer for the next test."""
     from django.conf import settings
 
     monkeypatch.setattr(settings, "ECRCONTROL_LOCK_DIR", tmp_path_factory.mktemp("locks"), raising=False)

@@ -2,7 +2,7 @@
 
 The test database is a file so that the operator's real processes (controller, worker), started
 by integration tests, share it with the test process. ECRCONTROL_TEST_DATABASE=postgres runs the
-session on a PostgreSQL server of its own instead (secrets_app/localdev/datastores.py);
+session on a PostgreSQL server of its own instead (devstack/datastores.py);
 `TEST_DATABASE_URL` is what the operator's processes are given either way.
 """
 
@@ -21,7 +21,7 @@ TEST_DATABASE = os.environ.get("ECRCONTROL_TEST_DATABASE", "sqlite")
 if TEST_DATABASE == "postgres":
     import dj_database_url
 
-    from secrets_app.localdev.datastores import test_postgres
+    from devstack.datastores import test_postgres
 
     _server = test_postgres()
     DATABASES["default"] = dj_database_url.parse(_server.url, conn_max_age=0, conn_health_checks=True)
@@ -34,7 +34,7 @@ elif TEST_DATABASE != "sqlite":
 TEST_REDIS_URL = ""
 TEST_BROKER = os.environ.get("ECRCONTROL_TEST_BROKER", "orm")
 if TEST_BROKER == "redis":
-    from secrets_app.localdev.datastores import test_redis
+    from devstack.datastores import test_redis
 
     TEST_REDIS_URL = test_redis().url
     Q_CLUSTER.pop("orm", None)  # noqa: F405

@@ -17,8 +17,10 @@ from django.urls import path, reverse
 
 from ..choices import SecretState
 from ..models import ClusterPullSecret, ManagedSecret, NamespacedPullSecret, PullSecretResource
-from ..services import events, refresh, writer
-from ..services.managed import secrets_by_namespace, targets
+from ..services import writer
+from ..services.identity import refresh
+from ..services.reporting import events
+from ..services.secrets.managed import secrets_by_namespace, targets
 from . import columns
 from .filters import ExpiringSoonFilter, StatusFilter
 from .forms import ClusterResourceForm, NamespacedResourceForm

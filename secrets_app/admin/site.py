@@ -13,7 +13,8 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
 from ..choices import ResourceKind
-from ..services import connectivity, summary
+from ..services import connectivity
+from ..services.reporting import summary
 
 PROBLEMS_PER_PAGE = 25
 CHANGE_URLS = {

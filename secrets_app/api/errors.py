@@ -20,7 +20,8 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from ..services import refresh, writer
+from ..services import writer
+from ..services.identity import refresh
 
 WRITE_STATUS = (
     (writer.WriteConflict, status.HTTP_409_CONFLICT),

@@ -13,7 +13,7 @@ from django.db.models import F
 
 from ..choices import ResourceKind, SecretState
 from ..models import ClusterPullSecret, ManagedSecret, NamespacedPullSecret
-from ..services.summary import RESOURCE_STATES
+from ..services.reporting.summary import RESOURCE_STATES
 
 MSG_EMPTY_TIME = "give a date and time, e.g. 2026-12-01T06:00:00Z, or leave the parameter out."
 

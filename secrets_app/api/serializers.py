@@ -14,7 +14,8 @@ from rest_framework import serializers
 
 from ..kube.kinds import CLUSTER, NAMESPACED
 from ..models import Cluster, ClusterPullSecret, ManagedSecret, NamespacedPullSecret, PullSecretResource
-from ..services import managed, specs, writer
+from ..services import specs, writer
+from ..services.secrets import managed
 
 MSG_UNKNOWN = "unknown field: remove it (see the schema at /api/schema/ for the fields there are)."
 MSG_NOT_A_STRING = "must be a string."

@@ -16,7 +16,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..models import Cluster, ClusterPullSecret, ManagedSecret, NamespacedPullSecret, PullSecretResource
-from ..services import connectivity, refresh, summary, writer
+from ..services import connectivity, writer
+from ..services.identity import refresh
+from ..services.reporting import summary
 from . import access, errors, etags, filters, schema, serializers
 from .parsers import BoundedJSONParser
 

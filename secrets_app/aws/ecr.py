@@ -114,7 +114,7 @@ def get_token(credentials: Credentials, timeout: float | None = None) -> Token:
             config=config,
         )
     # Whole seconds, as the Secret's annotations record them: a worker that takes the token from
-    # a Secret (services.tokens) then computes the same refresh point as the one that fetched it.
+    # a Secret (services.identity.tokens) then computes the same refresh point as the one that fetched it.
     issued_at = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     try:
         data = ecr.get_authorization_token()["authorizationData"][0]

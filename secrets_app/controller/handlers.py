@@ -14,7 +14,8 @@ from collections.abc import Callable
 from ..choices import SecretState
 from ..kube.kinds import CLUSTER, LEGACY, NAMESPACED, OWNER_UID_LABEL, Kind
 from ..models import Cluster, ClusterPullSecret, ManagedSecret, NamespacedPullSecret
-from ..services import dockerconfig, mirror
+from ..services import mirror
+from ..services.secrets import dockerconfig
 
 Key = tuple[str, str, str]  # kind, namespace, name
 Enqueue = Callable[[Key], None]

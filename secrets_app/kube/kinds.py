@@ -27,7 +27,7 @@ BY_NAME = {k.kind: k for k in (NAMESPACED, CLUSTER, LEGACY)}
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "ecrcontrol"
 OWNER_UID_LABEL = "ecrcontrol.io/owner-uid"
-# On managed Secrets: which credentials their token came from, as a keyed hash (services.sharing),
+# On managed Secrets: which credentials their token came from, as a keyed hash (services.identity.sharing),
 # so that another worker can take a fresh token from them instead of calling ECR again.
 TOKEN_SOURCE_LABEL = "ecrcontrol.io/token-source"
 # ... and when that token was issued (Unix seconds): a worker waiting for the token another has just

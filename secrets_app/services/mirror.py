@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 
 from ..kube.kinds import CLUSTER, NAMESPACED, Kind
 from ..models import Cluster, ClusterPullSecret, ManagedSecret, NamespacedPullSecret, PullSecretResource
-from .credentials import decode_key
+from .identity.credentials import decode_key
 
 MODELS: dict[str, type[PullSecretResource]] = {
     NAMESPACED.kind: NamespacedPullSecret,

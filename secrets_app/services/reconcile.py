@@ -22,10 +22,13 @@ from ..kube.api import Kube
 from ..kube.errors import Conflict, Forbidden, KubeError, NotFound
 from ..kube.kinds import BY_NAME, LEGACY, Kind
 from ..models import Cluster, ManagedSecret
-from . import conversion, dockerconfig, mirror, schedule, sharing, specs, status
+from . import conversion, mirror, schedule, specs
 from .clusters import kube_for
+from .identity import sharing
+from .identity.tokens import cache
+from .reporting import status
+from .secrets import dockerconfig
 from .specs import SpecError
-from .tokens import cache
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import re
 
 from ..aws.ecr import Credentials
 from ..kube.kinds import Kind
-from .credentials import decode_key
+from .identity.credentials import decode_key
 
 # The same rule as the CRDs' CEL validation of spec.awsAccess.region.
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")

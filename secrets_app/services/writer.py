@@ -15,7 +15,7 @@ from ..kube.errors import Conflict, KubeError, NotFound, Unavailable
 from ..models import ClusterPullSecret, PullSecretResource
 from . import mirror
 from .clusters import kube_for
-from .credentials import decode_key
+from .identity.credentials import decode_key
 
 MSG_CHANGED = (
     "{kind} {name} was changed in the cluster since you loaded it (generation {theirs}, you edited "

@@ -7,7 +7,7 @@ back exactly as stored, so re-applying the original manifest changes nothing; a 
 
 from __future__ import annotations
 
-from ..services.credentials import decode_key, encode_key
+from ..services.identity.credentials import decode_key, encode_key
 from ..services.specs import spec_of
 from . import reviews
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..kube.api import Kube
 from ..kube.errors import KubeError
 from ..kube.kinds import NAMESPACED
-from ..services.credentials import encode_key
+from ..services.identity.credentials import encode_key
 from .validating import MSG_SECRET_EXISTS
 
 PROBE_KEY_ID = "AKIASELFCHECKEXAMPLE"

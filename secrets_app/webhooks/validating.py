@@ -17,7 +17,8 @@ from typing import Protocol
 from ..aws.ecr import Credentials, ECRError
 from ..kube.errors import KubeError
 from ..kube.kinds import CLUSTER, Kind
-from ..services import dockerconfig, specs
+from ..services import specs
+from ..services.secrets import dockerconfig
 from . import reviews
 
 MSG_CREDENTIALS_INVALID = (

@@ -2,7 +2,7 @@
 
 100 creates with the same credentials would otherwise cost 100 GetAuthorizationToken calls. A
 verdict "accepted at T" is kept for `ECRCONTROL_WEBHOOK_VERDICT_SECONDS` in this process's memory
-and in a record per credentials in ECRCONTROL_LOCK_DIR (services.sharing), so every web process
+and in a record per credentials in ECRCONTROL_LOCK_DIR (services.identity.sharing), so every web process
 of the machine or pod shares it; concurrent checks of the same credentials wait for the first
 (up to the webhook's ECR timeout) instead of each calling ECR. Both are keyed by the credentials'
 keyed hash: never the secret access key, never a token, never the database.
@@ -21,7 +21,7 @@ from collections.abc import Callable
 from django.conf import settings
 
 from ..aws.ecr import Credentials
-from ..services import sharing
+from ..services.identity import sharing
 
 _accepted: dict[str, datetime.datetime] = {}
 _guard = threading.Lock()

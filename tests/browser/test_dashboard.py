@@ -11,7 +11,7 @@ import subprocess
 
 from kubernetes import client
 
-from secrets_app.localdev.controlplane import ControlPlane
+from devstack.controlplane import ControlPlane
 from tests.integration.conftest import CHART_CRDS, apply_crds
 from tests.integration.helpers import (
     CANARY_SECRET,

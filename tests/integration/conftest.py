@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from kubernetes import client, config
 
-from secrets_app.localdev.controlplane import ControlPlane
-from secrets_app.localdev.ecr import LocalECR
-from secrets_app.localdev.moto import MotoServer
+from devstack.controlplane import ControlPlane
+from devstack.ecr import LocalECR
+from devstack.moto import MotoServer
 
 from .helpers import delete_all_resources
 

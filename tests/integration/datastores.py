@@ -10,7 +10,7 @@ from tests import settings
 def dump_test_database() -> str:
     """Everything the test database holds, as SQL text (SQLite or PostgreSQL)."""
     if settings.TEST_DATABASE == "postgres":
-        from secrets_app.localdev.datastores import test_postgres
+        from devstack.datastores import test_postgres
 
         return test_postgres().dump("test_ecrcontrol")
     connection = sqlite3.connect(settings.TEST_DB)

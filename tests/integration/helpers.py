@@ -11,7 +11,7 @@ import uuid
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from secrets_app.localdev import binaries
+from devstack import binaries
 
 GROUP, VERSION = "aws.zakariaamine.com", "v1alpha2"
 CANARY_SECRET = "CANARY0secret0key0never0leaves0the0cluster0"  # 43 chars of key-like text

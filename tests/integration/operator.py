@@ -7,7 +7,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from secrets_app.localdev.processes import Process
+from devstack.processes import Process
 from tests.settings import BASE_DIR, TEST_DATABASE_URL, TEST_REDIS_URL
 
 FAST_SETTINGS = {

@@ -2,7 +2,7 @@
 tests/integration/api): import the fixtures into the conftest that needs them.
 
 gunicorn over TLS (the web role) with the admission webhooks registered with the real local
-control plane and the local ECR (secrets_app/localdev/ecr.py), and a real worker and
+control plane and the local ECR (devstack/ecr.py), and a real worker and
 controller per test, with the roles and a superuser in the (flushed) database.
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from devstack.webserver import WebServer
 from secrets_app import roles
-from secrets_app.localdev.webserver import WebServer
 from tests.settings import BASE_DIR
 
 from .helpers import CANARY_SECRET, delete_all_resources

@@ -5,7 +5,7 @@ import subprocess
 import pytest
 import yaml
 
-from secrets_app.localdev import binaries
+from devstack import binaries
 from secrets_app.webhooks import registration
 from tests.settings import BASE_DIR
 

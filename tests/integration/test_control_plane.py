@@ -15,7 +15,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from secrets_app.localdev.controlplane import ControlPlane
+from devstack.controlplane import ControlPlane
 
 from .conftest import seed_crds_dir
 from .helpers import wait_for
@@ -166,7 +166,7 @@ def test_a_killed_parent_takes_the_control_plane_down_with_it(tmp_path):
     """Even SIGKILL of the owning process (no cleanup code runs) leaves no etcd or API server."""
     script = (
         "import json, sys, time\n"
-        "from secrets_app.localdev.controlplane import ControlPlane\n"
+        "from devstack.controlplane import ControlPlane\n"
         "cp = ControlPlane(); cp.start()\n"
         "print(json.dumps([cp.pids(), str(cp.workdir)]), flush=True)\n"
         "time.sleep(600)\n"

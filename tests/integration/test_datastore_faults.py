@@ -14,8 +14,8 @@ import pytest
 from django.db import connections
 from kubernetes import client
 
-from secrets_app.localdev.datastores import RedisServer
-from secrets_app.localdev.processes import free_port, free_ports
+from devstack.datastores import RedisServer
+from devstack.processes import free_port, free_ports
 from tests import settings as test_settings
 
 from .helpers import (
@@ -39,7 +39,7 @@ def all_ready(api, namespace: str, names: list[str]) -> bool:
     reason="needs the PostgreSQL session: `make test` runs it (ECRCONTROL_TEST_DATABASE=postgres)",
 )
 def test_postgresql_restart_while_reconciles_run_loses_nothing(kube_api, start_operator, ecr, namespace):
-    from secrets_app.localdev.datastores import test_postgres
+    from devstack.datastores import test_postgres
 
     worker_port, controller_port = free_ports(2)
     op = start_operator(ecr.url, controller=False, ECRCONTROL_METRICS_BIND=f"127.0.0.1:{worker_port}")

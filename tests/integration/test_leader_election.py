@@ -13,8 +13,8 @@ import uuid
 
 from kubernetes import client, watch
 
+from devstack.processes import free_ports
 from secrets_app.kube.election import LeaseLock
-from secrets_app.localdev.processes import free_ports
 
 from .helpers import create_namespaced_resource, get_namespaced_resource, is_ready, wait_for
 from .scrape import scrape, value

@@ -11,7 +11,7 @@ import botocore.config
 import botocore.exceptions
 import pytest
 
-from secrets_app.localdev.ecr import LocalECR
+from devstack.ecr import LocalECR
 
 ONE_ATTEMPT = botocore.config.Config(retries={"total_max_attempts": 1, "mode": "standard"})
 

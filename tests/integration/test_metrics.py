@@ -12,7 +12,7 @@ import uuid
 
 from django.test import Client
 
-from secrets_app.localdev.processes import free_ports
+from devstack.processes import free_ports
 from secrets_app.models.clusters import DEFAULT_CLUSTER_NAME
 
 from .helpers import (

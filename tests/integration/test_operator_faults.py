@@ -8,7 +8,7 @@ import time
 from kubernetes import client
 
 from secrets_app.models import ClusterPullSecret, ManagedSecret, NamespacedPullSecret
-from secrets_app.services import refresh
+from secrets_app.services.identity import refresh
 
 from .helpers import (
     CANARY_SECRET,

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from secrets_app.models import NamespacedPullSecret
-from secrets_app.services import refresh
+from secrets_app.services.identity import refresh
 
 from .helpers import (
     create_cluster_resource,

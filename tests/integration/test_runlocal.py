@@ -13,8 +13,8 @@ import time
 import uuid
 from pathlib import Path
 
-from secrets_app.localdev.processes import free_port
-from secrets_app.localdev.stack import AWS_CONFIGURED_BY
+from devstack.processes import free_port
+from devstack.stack import AWS_CONFIGURED_BY
 from tests.settings import BASE_DIR
 
 from .helpers import wait_for

@@ -1,5 +1,5 @@
 """Several worker processes, still one ECR call per identity per refresh: the workers share the
-token through the Secrets that hold it, under a short lock per identity (services.tokens)."""
+token through the Secrets that hold it, under a short lock per identity (services.identity.tokens)."""
 
 from __future__ import annotations
 

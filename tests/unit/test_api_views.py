@@ -14,7 +14,8 @@ from rest_framework.test import APIClient
 
 from secrets_app.api import parsers
 from secrets_app.models import Cluster, ClusterPullSecret, IdentityRefresh, NamespacedPullSecret
-from secrets_app.services import connectivity, refresh, writer
+from secrets_app.services import connectivity, writer
+from secrets_app.services.identity import refresh
 
 from .conftest import CANARY, client_for, cluster_row, namespaced_body, namespaced_row, refuse_with
 

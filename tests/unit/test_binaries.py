@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from secrets_app.localdev import binaries
+from devstack import binaries
 
 GOMOD = """module k8s.io/kubernetes
 

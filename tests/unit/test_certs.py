@@ -4,7 +4,7 @@ import ssl
 
 from cryptography import x509
 
-from secrets_app.localdev.certs import CertificateAuthority
+from devstack.certs import CertificateAuthority
 
 
 def test_server_certificate_names_loopback_and_verifies(tmp_path):

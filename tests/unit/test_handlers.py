@@ -10,7 +10,8 @@ from secrets_app.aws.ecr import Token
 from secrets_app.controller.handlers import Handlers
 from secrets_app.kube.kinds import NAMESPACED
 from secrets_app.models import Cluster, NamespacedPullSecret
-from secrets_app.services import dockerconfig, mirror
+from secrets_app.services import mirror
+from secrets_app.services.secrets import dockerconfig
 
 pytestmark = pytest.mark.django_db
 NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)

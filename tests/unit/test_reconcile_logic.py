@@ -9,8 +9,10 @@ import pytest
 
 from secrets_app.aws.ecr import Credentials, Token
 from secrets_app.kube.kinds import CLUSTER, NAMESPACED
-from secrets_app.services import dockerconfig, schedule, specs, status
-from secrets_app.services.credentials import decode_key, encode_key
+from secrets_app.services import schedule, specs
+from secrets_app.services.identity.credentials import decode_key, encode_key
+from secrets_app.services.reporting import status
+from secrets_app.services.secrets import dockerconfig
 
 NOW = datetime.datetime(2026, 11, 27, 12, 0, tzinfo=datetime.UTC)
 PLAIN_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -168,7 +170,7 @@ def test_secrets_of_others_are_not_ours_but_the_seed_operators_own_secret_is_ado
 
 def test_a_rejected_identity_costs_one_call_and_reports_one_stable_retry_time(monkeypatch):
     from secrets_app.aws import ecr
-    from secrets_app.services.tokens import TokenCache
+    from secrets_app.services.identity.tokens import TokenCache
 
     calls = []
 

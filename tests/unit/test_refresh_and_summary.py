@@ -13,7 +13,9 @@ from secrets_app import roles
 from secrets_app.aws import ecr
 from secrets_app.choices import SecretState
 from secrets_app.models import Cluster, ClusterPullSecret, ManagedSecret, NamespacedPullSecret
-from secrets_app.services import refresh, summary, tokens, writer
+from secrets_app.services import writer
+from secrets_app.services.identity import refresh, tokens
+from secrets_app.services.reporting import summary
 
 pytestmark = pytest.mark.django_db
 NOW = datetime.datetime.now(datetime.UTC)
@@ -35,7 +37,7 @@ def resource(name: str, ready: bool | None, key: str = "AKIA1", cluster: Cluster
 
 @pytest.fixture
 def queued(monkeypatch):
-    """Tasks handed to django-q2, instead of the broker (our own boundary: services.refresh)."""
+    """Tasks handed to django-q2, instead of the broker (our own boundary: services.identity.refresh)."""
     calls = []
     monkeypatch.setattr(refresh, "async_task", lambda *args, **kwargs: calls.append(args))
     return calls

@@ -17,7 +17,9 @@ import time
 import pytest
 
 from secrets_app.aws import ecr
-from secrets_app.services import dockerconfig, schedule, sharing, tokens
+from secrets_app.services import schedule
+from secrets_app.services.identity import sharing, tokens
+from secrets_app.services.secrets import dockerconfig
 from secrets_app.webhooks import verdicts
 
 SECRET = "CANARY0secret0key0never0leaves0the0cluster0"

@@ -7,7 +7,7 @@ import datetime
 import json
 import subprocess
 
-from secrets_app.localdev.processes import free_port
+from devstack.processes import free_port
 from tests.settings import TEST_DB
 
 from ..helpers import CANARY_SECRET, wait_for

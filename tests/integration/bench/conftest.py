@@ -27,8 +27,8 @@ import pytest
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from secrets_app.localdev.ecr import LocalECR
-from secrets_app.localdev.webserver import WebServer
+from devstack.ecr import LocalECR
+from devstack.webserver import WebServer
 
 from ..helpers import GROUP, VERSION, delete_all_resources
 from ..operator import process_env

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from secrets_app.localdev import binaries
-from secrets_app.localdev.node import NODE_NAME, Node
-from secrets_app.localdev.processes import free_port
+from devstack import binaries
+from devstack.node import NODE_NAME, Node
+from devstack.processes import free_port
 
 REPO = Path(__file__).resolve().parents[3]
 CHART = REPO / "chart"

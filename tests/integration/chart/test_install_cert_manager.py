@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from secrets_app.localdev.certmanager import CertManager
+from devstack.certmanager import CertManager
 from secrets_app.webhooks.validating import MSG_SECRET_EXISTS
 
 from .conftest import Release, installed

@@ -17,9 +17,9 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from devstack.ecr import LocalECR
+from devstack.webserver import WebServer
 from secrets_app.kube.api import Kube
-from secrets_app.localdev.ecr import LocalECR
-from secrets_app.localdev.webserver import WebServer
 from secrets_app.webhooks import registration
 
 from ..helpers import GROUP, VERSION, delete_all_resources, wait_for

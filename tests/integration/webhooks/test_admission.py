@@ -14,7 +14,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from secrets_app.kube.kinds import GROUP
-from secrets_app.services.dockerconfig import IDENTITY_ANNOTATION, identity
+from secrets_app.services.secrets.dockerconfig import IDENTITY_ANNOTATION, identity
 from tests.settings import BASE_DIR
 
 from ..helpers import (

@@ -9,8 +9,8 @@ import hmac
 import json
 from collections.abc import Callable
 
-from ..aws.ecr import Token
-from ..kube.kinds import (
+from ...aws.ecr import Token
+from ...kube.kinds import (
     EXPIRY_ANNOTATION,
     GROUP,
     LEGACY,

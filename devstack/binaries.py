@@ -10,7 +10,7 @@ at a directory that already holds the binaries.
 kubelet and kube-scheduler (for the real node of the chart's end-to-end test) are always built into
 the cache, since envtest's assets do not carry them.
 
-Run as `python -m secrets_app.localdev.binaries` to build everything and print the directory.
+Run as `python -m devstack.binaries` to build everything and print the directory.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def _sources_digest() -> str:
 
 
 KUBE_BINARIES = ("kube-apiserver", "kube-controller-manager", "kubectl")
-# The real node for the chart's end-to-end test (secrets_app/localdev/node.py).
+# The real node for the chart's end-to-end test (devstack/node.py).
 NODE_BINARIES = ("kubelet", "kube-scheduler")
 ALL_BINARIES = (*KUBE_BINARIES, "etcd", "helm")
 

@@ -11,8 +11,8 @@ from typing import NamedTuple
 
 from django.db.models import CharField, Count, Min, Q, QuerySet, Value
 
-from ..choices import ResourceKind, SecretState
-from ..models import Cluster, ClusterPullSecret, ManagedSecret, NamespacedPullSecret
+from ...choices import ResourceKind, SecretState
+from ...models import Cluster, ClusterPullSecret, ManagedSecret, NamespacedPullSecret
 
 RESOURCE_STATES = {
     "ready": Q(ready=True),

@@ -4,7 +4,7 @@ import threading
 
 from django.core.management.base import BaseCommand
 
-from secrets_app.localdev.stack import kubernetes_and_ecr, terminate_on_sigterm
+from devstack.stack import kubernetes_and_ecr, terminate_on_sigterm
 
 
 class Command(BaseCommand):

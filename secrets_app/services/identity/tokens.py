@@ -20,10 +20,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from ..aws import ecr
-from ..kube.api import Kube
-from ..kube.errors import KubeError
-from . import dockerconfig, schedule, sharing
+from ...aws import ecr
+from ...kube.api import Kube
+from ...kube.errors import KubeError
+from .. import schedule
+from ..secrets import dockerconfig
+from . import sharing
 
 POLL_SECONDS = 0.1
 

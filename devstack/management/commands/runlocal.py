@@ -17,11 +17,11 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from devstack import binaries
+from devstack.processes import Process
+from devstack.stack import kubernetes_and_ecr, say, terminate_on_sigterm
+from devstack.webserver import WebServer
 from secrets_app.kube.api import Kube
-from secrets_app.localdev import binaries
-from secrets_app.localdev.processes import Process
-from secrets_app.localdev.stack import kubernetes_and_ecr, say, terminate_on_sigterm
-from secrets_app.localdev.webserver import WebServer
 from secrets_app.webhooks import registration
 
 
@@ -86,7 +86,7 @@ class Command(BaseCommand):
                 say("Stopping...")
 
     def _apply_sample(self, kubectl: list[str], env: dict, web: Process) -> None:
-        sample = settings.BASE_DIR / "secrets_app" / "localdev" / "sample.yaml"
+        sample = settings.BASE_DIR / "devstack" / "sample.yaml"
         subprocess.run([*kubectl, "apply", "-f", str(sample)], env=env, check=True, capture_output=True)
         result = subprocess.run(
             [*kubectl, "wait", "--for=condition=Ready", "caeps/sample", "--timeout=60s"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from .dockerconfig import rfc3339
+from ..secrets.dockerconfig import rfc3339
 
 READY = "Ready"
 # The seed operator's reasons, kept for compatibility ...

@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from ..kube.errors import KubeError
-from ..models import PullSecretResource
-from .clusters import kube_for
+from ...kube.errors import KubeError
+from ...models import PullSecretResource
+from ..clusters import kube_for
 
 MSG_UNREACHABLE = "Events of {name} could not be read from cluster {cluster}: {reason}"
 EVENTS_NAMESPACE = "default"  # where the controller records Events of cluster-scoped resources

@@ -15,8 +15,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django_q.tasks import async_task
 
-from ..models import ClusterPullSecret, IdentityRefresh, NamespacedPullSecret, PullSecretResource
-from .dockerconfig import rfc3339
+from ...models import ClusterPullSecret, IdentityRefresh, NamespacedPullSecret, PullSecretResource
+from ..secrets.dockerconfig import rfc3339
 
 TASK = "secrets_app.tasks.refresh"
 MSG_TOO_SOON = (

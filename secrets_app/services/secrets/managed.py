@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..models import ClusterPullSecret, ManagedSecret, PullSecretResource
+from ...models import ClusterPullSecret, ManagedSecret, PullSecretResource
 
 Found = dict[tuple[int, str], dict[str, ManagedSecret]]
 

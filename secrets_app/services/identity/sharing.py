@@ -24,7 +24,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from ..aws.ecr import Credentials
+from ...aws.ecr import Credentials
 
 POLL_SECONDS = 0.05
 

@@ -3,24 +3,21 @@
 "Die with the parent" holds down the tree, even when the parent is killed with SIGKILL and no
 cleanup of ours runs: each child asks the kernel for SIGKILL when its parent dies
 (PR_SET_PDEATHSIG), and the Python children we start (marked by DIE_WITH_PARENT_ENV) do the same
-for every process they fork, such as django-q2's sentinel and workers or gunicorn's workers.
+for every process they fork, such as django-q2's sentinel and workers or gunicorn's workers
+(the product's side of that is `secrets_app.lifecycle`).
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import socket
 import subprocess
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-_PR_SET_PDEATHSIG = 1
-# Set in the environment of every process started here: its own forks die with it as well.
-DIE_WITH_PARENT_ENV = "ECRCONTROL_DIE_WITH_PARENT"
+from secrets_app.lifecycle import DIE_WITH_PARENT_ENV, die_with_parent
 
 
 class ComponentError(RuntimeError):
@@ -44,38 +41,6 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
-def _die_with_parent() -> None:
-    # Linux only: the kernel sends SIGKILL to the child when the parent dies, even from SIGKILL,
-    # so a killed test run or `make run` never leaves an etcd or API server behind.
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except OSError:
-        pass
-
-
-_forking = {"main_thread": False}
-
-
-def _note_forking_thread() -> None:
-    _forking["main_thread"] = threading.current_thread() is threading.main_thread()
-
-
-def _fork_dies_with_parent() -> None:
-    # The kernel ties PDEATHSIG to the thread that forked: a fork from a short-lived thread would
-    # be killed when that thread ends, so only forks of the main thread (django-q2's and
-    # gunicorn's process managers fork from it) ask for it.
-    if _forking["main_thread"]:
-        _die_with_parent()
-
-
-def forks_die_with_parent() -> None:
-    """In a process started here (DIE_WITH_PARENT_ENV set): every fork of its main thread dies
-    with it. Called once at startup (secrets_app's AppConfig.ready); a no-op elsewhere."""
-    if os.environ.get(DIE_WITH_PARENT_ENV) and not getattr(forks_die_with_parent, "done", False):
-        os.register_at_fork(before=_note_forking_thread, after_in_child=_fork_dies_with_parent)
-        forks_die_with_parent.done = True
-
-
 class Process:
     def __init__(self, name: str, argv: list[str], log_path: Path, env: dict[str, str] | None = None):
         self.name = name
@@ -92,7 +57,7 @@ class Process:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env={**(os.environ if self.env is None else self.env), DIE_WITH_PARENT_ENV: "1"},
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
             start_new_session=True,
         )
         log.close()
