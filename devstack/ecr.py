@@ -1,9 +1,24 @@
-"""A local ECR that answers like AWS: moto underneath, a small HTTP front that makes it realistic.
+"""A local ECR and STS that answer like AWS: moto underneath, a small HTTP front that makes them realistic.
 
 moto's own GetAuthorizationToken answers with a fixed `expiresAt` in 2015; real ECR answers with
 one 12 hours ahead. This front (a threaded HTTP server on a free loopback port) passes every
-request to moto_server unchanged, rewrites that expiry to now + 12 h, and can produce the faults
-AWS really produces:
+request to moto_server unchanged, rewrites that expiry to now + 12 h, and, like AWS, refuses
+unsigned calls (no SigV4 `Authorization` header): ECR's with MissingAuthenticationTokenException,
+STS's with MissingAuthenticationToken, except AssumeRoleWithWebIdentity, which AWS serves unsigned.
+
+STS (AssumeRole, AssumeRoleWithWebIdentity, GetCallerIdentity; the query protocol) is told from
+ECR (the JSON protocol) by the `X-Amz-Target` header ECR calls carry. moto already answers role
+credentials expiring DurationSeconds ahead; `role_credentials_lifetime` overrides that, and
+`refuse_role` answers AccessDenied for a role. moto assumes any role, existing or not, and does not
+look at the web identity token.
+
+It records who signed each GetAuthorizationToken (`token_signers`: the access key id, whether a
+session token came with it, and the role ARN when that key came from an AssumeRole* answered here)
+and every STS call (`sts_calls`: action, role, external id, session name, signer, and the web
+identity token's `sub`/`aud` claims; never a token or a secret key).
+
+On ECR calls only (STS is another AWS endpoint: these ECR faults leave it alone), it can produce
+the faults AWS really produces:
 
 - `ThrottlingException` (HTTP 400, the JSON error body botocore parses) above a request rate:
   a token bucket, by default AWS's documented quota for GetAuthorizationToken (20 requests per
@@ -13,21 +28,29 @@ AWS really produces:
 - an `expires_at` override (a clock-skewed or emulated expiry, such as one in the past).
 
 It counts the GetAuthorizationToken calls that reached it (`token_calls`), for tests and
-benchmarks. boto3 reaches it unmodified through `AWS_ENDPOINT_URL_ECR`. Used by `make run` and
-by the tests; with `upstream` it fronts an existing moto server instead of starting its own.
+benchmarks. boto3 reaches it unmodified through `AWS_ENDPOINT_URL_ECR` and `AWS_ENDPOINT_URL_STS`.
+Used by `make run` and by the tests; with `upstream` it fronts an existing moto server instead of
+starting its own.
 """
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import datetime
 import http.server
 import json
 import os
 import random
+import re
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+import uuid
+from xml.etree import ElementTree
+from xml.sax.saxutils import escape
 
 from .moto import MotoServer
 from .processes import Component
@@ -35,6 +58,11 @@ from .processes import Component
 TARGET_HEADER = "X-Amz-Target"
 GET_TOKEN = "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken"
 JSON_TYPE = "application/x-amz-json-1.1"
+SECURITY_TOKEN_HEADER = "X-Amz-Security-Token"
+ASSUME_ROLE = "AssumeRole"
+WEB_IDENTITY = "AssumeRoleWithWebIdentity"  # the one STS action AWS serves unsigned
+# What moto's GetCallerIdentity answers for any long-lived key (used in AWS's AccessDenied message).
+MOTO_USER = "arn:aws:iam::123456789012:user/moto"
 
 TOKEN_LIFETIME = datetime.timedelta(hours=12)  # what AWS answers
 RATE_PER_SECOND = 20.0  # AWS's quota for GetAuthorizationToken: 20/s sustained...
@@ -58,6 +86,55 @@ ENV_KNOBS = {
     "ECRCONTROL_LOCAL_ECR_LATENCY_SECONDS": ("latency", float),
     "ECRCONTROL_LOCAL_ECR_ERROR_RATE": ("error_rate", float),
 }
+
+
+@dataclasses.dataclass(frozen=True)
+class Signer:
+    """Who signed a GetAuthorizationToken call."""
+
+    access_key_id: str
+    role_arn: str  # the RoleArn asked for in the AssumeRole* (answered here) that issued the key, else ""
+    session_token: bool  # an X-Amz-Security-Token came with the call (temporary credentials)
+
+
+@dataclasses.dataclass(frozen=True)
+class StsCall:
+    """One STS call as this front saw and answered it (never the token nor a secret key)."""
+
+    action: str
+    role_arn: str  # the RoleArn asked for ("" for actions without one)
+    external_id: str
+    session_name: str
+    signer_access_key_id: str  # "" when unsigned
+    sub: str = ""  # AssumeRoleWithWebIdentity: the web identity token's claims
+    aud: str = ""
+    status: int = 200  # the HTTP status answered
+    assumed_role_arn: str = ""  # the answer's AssumedRoleUser/Arn, when granted
+
+
+def signing_key_id(headers) -> str:
+    """The access key id in a SigV4 Authorization header's Credential, or "" for an unsigned call."""
+    match = re.match(r"AWS4-HMAC-SHA256 .*Credential=([^/,\s]+)/", headers.get("Authorization", ""))
+    return match.group(1) if match else ""
+
+
+def jwt_claims(token: str) -> dict:
+    """A JWT's payload (base64url), unchecked: the front only records who the token says it is."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def sts_error(code: str, message: str) -> bytes:
+    """An error as STS's query protocol sends it: botocore reads Error/Code."""
+    return (
+        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+        f"<Error><Type>Sender</Type><Code>{code}</Code><Message>{escape(message)}</Message></Error>"
+        f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+    ).encode()
 
 
 class TokenBucket:
@@ -102,10 +179,15 @@ class LocalECR(Component):
         self.error_rate = 0.0  # answer this fraction of calls with a 500
         self.unreachable = False  # close every connection without an answer
         self.throttle(rate, burst)
-        # Counters.
-        self.token_calls = 0  # GetAuthorizationToken calls received (throttled and failed included)
+        self.role_credentials_lifetime: datetime.timedelta | None = None  # answer this instead of moto's
+        self.refused_roles: dict[str, str | None] = {}  # role ARN -> AccessDenied message (None: AWS's)
+        self._issued: dict[str, tuple[str, str]] = {}  # access key id -> (RoleArn asked, assumed-role ARN)
+        # Counters and records.
+        self.token_calls = 0  # GetAuthorizationToken calls received (throttled, failed, unsigned included)
         self.throttled = 0  # calls answered with ThrottlingException
         self.failed = 0  # calls answered with an injected error
+        self.token_signers: list[Signer] = []  # who signed each signed GetAuthorizationToken
+        self.sts_calls: list[StsCall] = []
 
     # --- knobs -----------------------------------------------------------------------------
 
@@ -123,9 +205,19 @@ class LocalECR(Component):
         for attr, value in values.items():
             setattr(self, attr, value)
 
+    def refuse_role(self, role_arn: str, message: str | None = None) -> None:
+        """Answer AssumeRole and AssumeRoleWithWebIdentity for `role_arn` with 403 AccessDenied
+        (`message`, or the one AWS sends)."""
+        self.refused_roles[role_arn] = message
+
+    def allow_role(self, role_arn: str) -> None:
+        self.refused_roles.pop(role_arn, None)
+
     def reset_counters(self) -> None:
         with self._lock:
             self.token_calls = self.throttled = self.failed = 0
+            self.token_signers = []
+            self.sts_calls = []
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -159,24 +251,42 @@ class LocalECR(Component):
             self.moto.stop()
 
     def reset(self) -> None:
-        """Forget moto's state (users, keys) and the counters."""
+        """Forget moto's state (users, keys), the keys issued here, refused roles and the counters."""
         urllib.request.urlopen(
             urllib.request.Request(f"{self.upstream}/moto-api/reset", method="POST"), timeout=5
         )
+        with self._lock:
+            self._issued = {}
+        self.refused_roles = {}
         self.reset_counters()
 
     # --- one request -----------------------------------------------------------------------
 
     def _handle(self, handler: http.server.BaseHTTPRequestHandler, body: bytes) -> None:
+        if handler.headers.get(TARGET_HEADER):  # ECR's JSON protocol; STS's query protocol has none
+            self._handle_ecr(handler, body)
+        else:
+            self._handle_sts(handler, body)
+
+    def _handle_ecr(self, handler: http.server.BaseHTTPRequestHandler, body: bytes) -> None:
         is_token_call = handler.headers.get(TARGET_HEADER) == GET_TOKEN
+        key_id = signing_key_id(handler.headers)
         if is_token_call:
             with self._lock:
                 self.token_calls += 1
+                if key_id:
+                    role_arn = self._issued.get(key_id, ("", ""))[0]
+                    session_token = bool(handler.headers.get(SECURITY_TOKEN_HEADER))
+                    self.token_signers.append(Signer(key_id, role_arn, session_token))
         if self.latency:
             time.sleep(self.latency)
         if self.unreachable:
             handler.close_connection = True
             return
+        if not key_id:  # AWS's answer to an unsigned ECR call
+            return self._answer_error(
+                handler, 400, "MissingAuthenticationTokenException", "Missing Authentication Token"
+            )
         status = self._injected_status()
         if status:
             with self._lock:
@@ -193,6 +303,67 @@ class LocalECR(Component):
         if headers.get("x-amzn-RequestId"):
             answer_headers["x-amzn-RequestId"] = headers["x-amzn-RequestId"]
         self._answer(handler, status, payload, answer_headers)
+
+    def _handle_sts(self, handler: http.server.BaseHTTPRequestHandler, body: bytes) -> None:
+        params = {name: values[0] for name, values in urllib.parse.parse_qs(body.decode()).items()}
+        action, role_arn = params.get("Action", ""), params.get("RoleArn", "")
+        key_id = signing_key_id(handler.headers)
+        claims = jwt_claims(params.get("WebIdentityToken", ""))
+        aud = claims.get("aud", "")
+        headers: dict = {}
+        assumed_role_arn = ""
+        if not key_id and action != WEB_IDENTITY:
+            status = 403
+            payload = sts_error("MissingAuthenticationToken", "Request is missing Authentication Token")
+        elif action in (ASSUME_ROLE, WEB_IDENTITY) and role_arn in self.refused_roles:
+            message = self.refused_roles[role_arn] or self._access_denied_message(action, role_arn, key_id)
+            status, payload = 403, sts_error("AccessDenied", message)
+        else:
+            status, payload, headers = self._forward(handler, body)
+            if status == 200 and action in (ASSUME_ROLE, WEB_IDENTITY):
+                payload, assumed_role_arn = self._issue(payload, role_arn)
+        with self._lock:
+            self.sts_calls.append(
+                StsCall(
+                    action=action,
+                    role_arn=role_arn,
+                    external_id=params.get("ExternalId", ""),
+                    session_name=params.get("RoleSessionName", ""),
+                    signer_access_key_id=key_id,
+                    sub=str(claims.get("sub", "")),
+                    aud=",".join(aud) if isinstance(aud, list) else str(aud),
+                    status=status,
+                    assumed_role_arn=assumed_role_arn,
+                )
+            )
+        answer_headers = {"Content-Type": headers.get("Content-Type", "text/xml")}
+        answer_headers["x-amzn-RequestId"] = headers.get("x-amzn-RequestId") or str(uuid.uuid4())
+        self._answer(handler, status, payload, answer_headers)
+
+    def _issue(self, payload: bytes, role_arn: str) -> tuple[bytes, str]:
+        """Remember which role the answered key belongs to (before the client can use it) and
+        apply `role_credentials_lifetime`. Returns the answer and its assumed-role ARN."""
+        root = ElementTree.fromstring(payload)  # noqa: S314 - our own moto_server's answer
+        key_id = root.findtext(".//{*}Credentials/{*}AccessKeyId", "")
+        assumed_role_arn = root.findtext(".//{*}AssumedRoleUser/{*}Arn", "")
+        with self._lock:
+            self._issued[key_id] = (role_arn, assumed_role_arn)
+        if self.role_credentials_lifetime is not None:
+            expires = datetime.datetime.now(datetime.UTC) + self.role_credentials_lifetime
+            stamp = expires.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+            # A textual edit: re-serialising the XML would rename its namespace prefixes.
+            payload = re.sub(
+                rb"<Expiration>[^<]*</Expiration>", b"<Expiration>%s</Expiration>" % stamp, payload
+            )
+        return payload, assumed_role_arn
+
+    def _access_denied_message(self, action: str, role_arn: str, key_id: str) -> str:
+        """The message AWS sends when a role's trust policy does not let the caller in."""
+        if action == WEB_IDENTITY:
+            return "Not authorized to perform sts:AssumeRoleWithWebIdentity"
+        with self._lock:
+            caller = self._issued.get(key_id, ("", ""))[1] or MOTO_USER
+        return f"User: {caller} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
 
     def _injected_status(self) -> int | None:
         if self.fail_with:

@@ -29,7 +29,7 @@ def terminate_on_sigterm() -> None:
 
 @contextlib.contextmanager
 def kubernetes_and_ecr() -> Iterator[dict[str, str]]:
-    """Yield the environment for the child processes: KUBECONFIG and the ECR endpoint."""
+    """Yield the environment for the child processes: KUBECONFIG and the ECR and STS endpoints."""
     env: dict[str, str] = {}
     with contextlib.ExitStack() as stack:
         if os.environ.get("KUBECONFIG"):
@@ -47,5 +47,6 @@ def kubernetes_and_ecr() -> Iterator[dict[str, str]]:
             ecr.configure_from_env()
             stack.enter_context(ecr)
             env["AWS_ENDPOINT_URL_ECR"] = ecr.url
-            say(f"Local ECR ready at {ecr.url} (tokens expire 12 h ahead, as from AWS)")
+            env["AWS_ENDPOINT_URL_STS"] = ecr.url  # the same front answers STS (AssumeRole*) too
+            say(f"Local ECR and STS ready at {ecr.url} (tokens expire 12 h ahead, as from AWS)")
         yield env

@@ -229,6 +229,16 @@ ECRCONTROL_WEBHOOK_ECR_TIMEOUT_SECONDS = float(os.environ.get("ECRCONTROL_WEBHOO
 # Credentials the validating webhook saw ECR accept are not tried again for this long
 # (secrets_app/webhooks/verdicts.py); 0: try them on every create.
 ECRCONTROL_WEBHOOK_VERDICT_SECONDS = float(os.environ.get("ECRCONTROL_WEBHOOK_VERDICT_SECONDS", "60"))
+# Which resources may use the operator's own AWS identity (boto3's default chain: IRSA, EKS Pod
+# Identity, instance profile, environment) when their spec.awsAccess names no credentials:
+# "cluster" (default: ClusterAWSECRImagePullSecrets only, which only cluster admins create),
+# "all" (AWSECRImagePullSecrets too), "off" (none).
+ECRCONTROL_AMBIENT_CREDENTIALS = os.environ.get("ECRCONTROL_AMBIENT_CREDENTIALS", "cluster")
+if ECRCONTROL_AMBIENT_CREDENTIALS not in ("off", "cluster", "all"):
+    raise ImproperlyConfigured(
+        f"ECRCONTROL_AMBIENT_CREDENTIALS={ECRCONTROL_AMBIENT_CREDENTIALS!r} is not one of off, cluster, all: "
+        "say which resources may use the operator's own AWS identity."
+    )
 # "Refresh now" (dashboard and REST API): at most one manual refresh per access key and region
 # in this many seconds, so that a click storm cannot exhaust the ECR quota.
 ECRCONTROL_MANUAL_REFRESH_SECONDS = float(os.environ.get("ECRCONTROL_MANUAL_REFRESH_SECONDS", "60"))

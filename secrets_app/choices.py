@@ -17,3 +17,12 @@ class SecretState(models.TextChoices):
 class ResourceKind(models.TextChoices):
     NAMESPACED = "AWSECRImagePullSecret", "AWSECRImagePullSecret"
     CLUSTER = "ClusterAWSECRImagePullSecret", "ClusterAWSECRImagePullSecret"
+
+
+class IdentityKind(models.TextChoices):
+    """spec.awsAccess's base identity (services.identity.access)."""
+
+    INLINE = "inline", "Keys in the resource"
+    SECRET = "secret", "Keys in a Secret"
+    SERVICE_ACCOUNT = "serviceAccount", "ServiceAccount web identity"
+    AMBIENT = "ambient", "The operator's own identity"

@@ -12,6 +12,7 @@ from django import forms
 
 from ..models import Cluster, ClusterPullSecret, NamespacedPullSecret, PullSecretResource
 from ..services import connectivity, specs, writer
+from ..services.identity import access
 
 KEEP_HELP = "Leave empty to keep the current key. Required when the access key ID changes."
 NEW_HELP = "Write-only: sent to the cluster object, never stored here nor shown again."
@@ -79,7 +80,7 @@ class ResourceForm(forms.ModelForm):
     # -- checks made before anything is sent ---------------------------------------------------
     def clean_region(self) -> str:
         region = self.cleaned_data["region"].strip()
-        if not specs.REGION_PATTERN.match(region):
+        if not access.REGION_PATTERN.match(region):
             raise forms.ValidationError(f"{region!r} is not an AWS region name: use one such as eu-west-1.")
         return region
 

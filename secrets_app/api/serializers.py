@@ -15,6 +15,7 @@ from rest_framework import serializers
 from ..kube.kinds import CLUSTER, NAMESPACED
 from ..models import Cluster, ClusterPullSecret, ManagedSecret, NamespacedPullSecret, PullSecretResource
 from ..services import specs, writer
+from ..services.identity import access
 from ..services.secrets import managed
 
 MSG_UNKNOWN = "unknown field: remove it (see the schema at /api/schema/ for the fields there are)."
@@ -164,12 +165,12 @@ class AwsAccessSerializer(StrictSerializer):
         help_text="Write-only: sent to the cluster object, never stored by ecrcontrol nor returned. "
         "Required on create and whenever accessKeyId changes; left out, the current key is kept.",
     )
-    region = _schema(StringField, pattern=specs.REGION_PATTERN.pattern, maxLength=32)(
+    region = _schema(StringField, pattern=access.REGION_PATTERN.pattern, maxLength=32)(
         max_length=32, help_text="The registry's AWS region, e.g. eu-west-1."
     )
 
     def validate_region(self, value: str) -> str:
-        if not specs.REGION_PATTERN.match(value):
+        if not access.REGION_PATTERN.match(value):
             raise serializers.ValidationError(
                 f"{value!r} is not an AWS region name: use one such as eu-west-1."
             )

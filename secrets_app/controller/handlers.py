@@ -9,12 +9,14 @@ here (kube/store.py: `Store.wrote`).
 from __future__ import annotations
 
 import datetime
+import threading
 from collections.abc import Callable
 
 from ..choices import SecretState
 from ..kube.kinds import CLUSTER, LEGACY, NAMESPACED, OWNER_UID_LABEL, Kind
 from ..models import Cluster, ClusterPullSecret, ManagedSecret, NamespacedPullSecret
 from ..services import mirror
+from ..services.identity import access
 from ..services.secrets import dockerconfig
 
 Key = tuple[str, str, str]  # kind, namespace, name
@@ -25,6 +27,10 @@ class Handlers:
     def __init__(self, cluster: Cluster, enqueue: Enqueue) -> None:
         self.cluster = cluster
         self.enqueue = enqueue
+        # Which resources take their AWS keys from which Secret (namespace/name), and back.
+        self._readers: dict[str, set[Key]] = {}
+        self._reads: dict[Key, str] = {}
+        self._references = threading.Lock()  # the resources' and the Secrets' watches both use them
 
     # -- custom resources ---------------------------------------------------------------------
     def resources_listed(self, kind: Kind, items: list[dict], listed_at: datetime.datetime) -> None:
@@ -42,6 +48,7 @@ class Handlers:
             if not deleted:
                 self.enqueue((kind.kind, "", meta["name"]))
         elif deleted:
+            self._note_reference((kind.kind, meta.get("namespace", ""), meta["name"]), "")
             mirror.forget(self.cluster, kind, meta.get("namespace", ""), meta["name"])
         else:
             self._resource(kind, body, listed=False)
@@ -49,6 +56,8 @@ class Handlers:
     def _resource(self, kind: Kind, body: dict, listed: bool) -> None:
         meta = body["metadata"]
         key = (kind.kind, meta.get("namespace", ""), meta["name"])
+        summary = access.summary(body)
+        self._note_reference(key, summary["reference"] if summary["identity_kind"] == access.SECRET else "")
         model = mirror.model_for(kind)
         row = mirror.one(model.objects.filter(**mirror.lookup(self.cluster, kind, key[1], key[2])))
         if row and row.uid == meta["uid"] and row.resource_version == meta["resourceVersion"]:
@@ -64,6 +73,32 @@ class Handlers:
             return
         row, created = mirror.upsert(self.cluster, kind, body, row)
         if listed or created or row.observed_generation != row.generation:
+            self.enqueue(key)
+
+    # -- Secrets holding AWS keys (spec.awsAccess.secretRef) ----------------------------------
+    def _note_reference(self, key: Key, reference: str) -> None:
+        with self._references:
+            old = self._reads.pop(key, "")
+            if old:
+                self._readers[old].discard(key)
+                if not self._readers[old]:
+                    del self._readers[old]
+            if reference:
+                self._reads[key] = reference
+                self._readers.setdefault(reference, set()).add(key)
+
+    def credentials_listed(self, items: list[dict], listed_at: datetime.datetime) -> None:
+        """After a (re-)list, changes may have been missed: every reader of a listed Secret."""
+        for item in items:
+            self.credentials_changed(item)
+
+    def credentials_changed(self, secret: dict) -> None:
+        """A Secret changed (metadata only): reconcile the resources that read their keys from it
+        (a rotation, or the Secret they were waiting for)."""
+        meta = secret["metadata"]
+        with self._references:
+            readers = list(self._readers.get(f"{meta.get('namespace', '')}/{meta['name']}", ()))
+        for key in readers:
             self.enqueue(key)
 
     # -- managed Secrets ----------------------------------------------------------------------

@@ -73,6 +73,14 @@ class ClusterController:
                 stop,
                 label=f"{cluster.name}-",
             ),
+            # Secrets that resources take their AWS keys from (spec.awsAccess.secretRef).
+            watching.WatchLoop(
+                watching.secret_metadata_source(kube),
+                self.handlers.credentials_listed,
+                lambda obj, deleted: self.handlers.credentials_changed(obj),
+                stop,
+                label=f"{cluster.name}-",
+            ),
             watching.WatchLoop(
                 watching.namespaces_source(kube),
                 _db(self.handlers.namespaces_listed),

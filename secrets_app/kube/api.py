@@ -29,6 +29,24 @@ from .kinds import (
 )
 
 REQUEST_TIMEOUT = (5, 30)
+# Lists answer as a PartialObjectMetadataList, watch events as PartialObjectMetadata.
+METADATA_ACCEPT = (
+    "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,"
+    "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+)
+_QUERY_NAMES = {
+    "resource_version": "resourceVersion",
+    "allow_watch_bookmarks": "allowWatchBookmarks",
+    "timeout_seconds": "timeoutSeconds",
+    "label_selector": "labelSelector",
+    "field_selector": "fieldSelector",
+}
+
+
+def _query_value(value):
+    return str(value).lower() if isinstance(value, bool) else value
+
+
 _WEBHOOK_KINDS = {
     "MutatingWebhookConfiguration": "mutating_webhook_configuration",
     "ValidatingWebhookConfiguration": "validating_webhook_configuration",
@@ -220,6 +238,38 @@ class Kube:
             label_selector=selector, limit=limit, _request_timeout=REQUEST_TIMEOUT, _preload_content=False
         )
         return _json(found).get("items") or []
+
+    def list_secret_metadata(self, **params):
+        """The Secrets of every namespace as metadata only (PartialObjectMetadata, no data), for the
+        watch of referenced credentials. `params` as the client's list methods take them
+        (`watch`, `resource_version`, ...); the raw response, as with `_preload_content=False`.
+        The client's generated methods force their own Accept header, hence this call."""
+        query = [
+            (_QUERY_NAMES.get(k, k), _query_value(v)) for k, v in params.items() if not k.startswith("_")
+        ]
+        return self.api.call_api(
+            "/api/v1/secrets",
+            "GET",
+            query_params=query,
+            header_params={"Accept": METADATA_ACCEPT},
+            auth_settings=["BearerToken"],
+            _preload_content=False,
+            _request_timeout=params.get("_request_timeout", REQUEST_TIMEOUT),
+        )
+
+    # -- service accounts ------------------------------------------------------------------
+    @_translated
+    def request_service_account_token(self, namespace: str, name: str, audience: str, seconds: int) -> str:
+        """A token of the ServiceAccount for `audience` (the TokenRequest API): its web identity."""
+        body = {
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenRequest",
+            "spec": {"audiences": [audience], "expirationSeconds": seconds},
+        }
+        answer = self.core.create_namespaced_service_account_token(
+            name, namespace, body, _request_timeout=REQUEST_TIMEOUT, _preload_content=False
+        )
+        return _json(answer)["status"]["token"]
 
     # -- admission webhook configurations ----------------------------------------------------
     @_translated

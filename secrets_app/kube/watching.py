@@ -57,6 +57,11 @@ def managed_secrets_source(kube: Kube) -> Source:
     )
 
 
+def secret_metadata_source(kube: Kube) -> Source:
+    """Every Secret, metadata only: which of them changed, never what they hold."""
+    return Source("SecretMetadata", kube.list_secret_metadata, {})
+
+
 def namespaces_source(kube: Kube) -> Source:
     return Source("Namespace", kube.core.list_namespace, {})
 
@@ -163,4 +168,10 @@ class WatchLoop(threading.Thread):
                 raise
 
 
-__all__ = ["WatchLoop", "managed_secrets_source", "namespaces_source", "resources_source"]
+__all__ = [
+    "WatchLoop",
+    "managed_secrets_source",
+    "namespaces_source",
+    "resources_source",
+    "secret_metadata_source",
+]

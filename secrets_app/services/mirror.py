@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 
 from ..kube.kinds import CLUSTER, NAMESPACED, Kind
 from ..models import Cluster, ClusterPullSecret, ManagedSecret, NamespacedPullSecret, PullSecretResource
+from .identity.access import summary
 from .identity.credentials import decode_key
 
 MODELS: dict[str, type[PullSecretResource]] = {
@@ -38,6 +39,7 @@ def spec_fields(kind: Kind, body: dict) -> dict:
     """Mirror columns from a body. The secret access key is never among them."""
     meta, spec = body["metadata"], body.get("spec") or {}
     access = spec.get("awsAccess") or {}
+    identity = summary(body)
     fields = {
         "uid": meta["uid"],
         "resource_version": meta["resourceVersion"],
@@ -45,6 +47,10 @@ def spec_fields(kind: Kind, body: dict) -> dict:
         "secret_name": spec.get("secretName") or "",
         "access_key_id": decode_key(access.get("accessKeyId") or ""),
         "region": access.get("region") or "",
+        "identity_kind": identity["identity_kind"],
+        "role_arn": identity["role_arn"],
+        "external_id": identity["external_id"],
+        "credentials_ref": identity["reference"],
         "synced_at": datetime.datetime.now(datetime.UTC),
     }
     if not kind.namespaced:

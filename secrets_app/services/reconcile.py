@@ -24,7 +24,8 @@ from ..kube.kinds import BY_NAME, LEGACY, Kind
 from ..models import Cluster, ManagedSecret
 from . import conversion, mirror, schedule, specs
 from .clusters import kube_for
-from .identity import sharing
+from .identity import access, resolve, sharing
+from .identity.resolve import CredentialsNotFound, Identity
 from .identity.tokens import cache
 from .reporting import status
 from .secrets import dockerconfig
@@ -117,6 +118,8 @@ class _Reconciler:
         self.now = datetime.datetime.now(datetime.UTC)
         self.secrets = store.lookup(cluster.pk, store.SECRETS)  # None: read each from the API server
         self.wrote = False
+        self.rotated = False  # a Secret held a token of other credentials (rotated keys)
+        self.identity: dict | None = None  # status.identity, once resolved
         self._records: dict[str, dict] = {}  # namespace -> ManagedSecret fields, saved together
         self._events: list[tuple[str, str, str]] = []  # recorded after the Secrets are written
 
@@ -125,48 +128,78 @@ class _Reconciler:
 
     def run(self) -> None:
         try:
-            credentials = specs.validated(self.kind, self.body)
+            wanted = specs.validated(self.kind, self.body)
         except SpecError as exc:
             self._finish(status.Outcome(False, status.INVALID_SPEC, str(exc)), requeue_at=None)
             return
+        identity = None
         try:
-            token = cache.get(credentials, fetched_after=self.token_since, kube=self.kube)
+            identity = resolve.resolve(wanted, self.kube, str(self.cluster.pk), self._session_label())
+            self.identity = identity.status()
+            token = cache.get(identity, fetched_after=self.token_since, kube=self.kube)
+        except CredentialsNotFound as exc:
+            self._credentials_not_found(exc)
+            return
         except ECRError as exc:
-            self._token_failed(exc, credentials.region)
+            self._token_failed(exc, wanted.region)
             return
         refresh_at = schedule.refresh_at(token)
-        identity = dockerconfig.identity(credentials.access_key_id, credentials.region)
-        source = sharing.source(credentials)
         targets = self.targets()
         known = self._existing_secrets(targets)
 
         def sync(ns: str) -> _NamespaceSync:
-            return self._sync_namespace(ns, token, refresh_at, identity, source, known)
+            return self._sync_namespace(ns, token, refresh_at, identity, known)
 
         syncs = _in_parallel(sync, targets)  # namespaces are independent: written side by side
         self._save_records()
         if self._spec_may_have_changed():
             self._prune(set(self.targets()))
+        if self.rotated and wanted.kind == access.SECRET:
+            self._event(
+                "Normal",
+                status.CREDENTIALS_ROTATED,
+                status.MSG_CREDENTIALS_ROTATED.format(ref=wanted.reference),
+            )
         self._finish_synced(syncs, token, refresh_at)
         self._record_events()
 
+    def _session_label(self) -> str:
+        """Names the resource in a default role session name (kind.namespace.name)."""
+        short = "aeps" if self.kind.namespaced else "caeps"
+        return ".".join(part for part in (short, self.meta.get("namespace", ""), self.meta["name"]) if part)
+
     # -- ECR -----------------------------------------------------------------------------
+    def _credentials_not_found(self, exc: CredentialsNotFound) -> None:
+        """Not Ready, no ECR call, no retry loop: the watch of the referenced Secret brings the
+        reconcile back when it appears or changes (a slow retry stays as a safety net)."""
+        outcome = status.Outcome(False, status.CREDENTIALS_NOT_FOUND, str(exc), identity=self.identity)
+        if self._finish(outcome, requeue_at=self.now + schedule.permanent_retry()):
+            self._event("Warning", status.CREDENTIALS_NOT_FOUND, str(exc))
+
     def _token_failed(self, exc: ECRError, region: str) -> None:
+        reason = (
+            status.ASSUME_ROLE_FAILED if exc.reason == status.ASSUME_ROLE_FAILED else status.AUTH_TOKEN_FAILED
+        )
         if exc.permanent:
             retry = exc.retry_at or self.now + schedule.permanent_retry()
-            message = status.MSG_CREDENTIALS_REJECTED.format(
-                error=exc, region=region, retry=dockerconfig.rfc3339(retry)
+            template = (
+                status.MSG_ROLE_REFUSED
+                if reason == status.ASSUME_ROLE_FAILED
+                else status.MSG_CREDENTIALS_REJECTED
             )
+            message = template.format(error=exc, region=region, retry=dockerconfig.rfc3339(retry))
             failures = 0
         else:
             failures = mirror.failures(self._rows()) + 1
             retry = self.now + schedule.backoff(failures)
             message = status.MSG_ECR_UNAVAILABLE.format(error=exc)
         changed = self._finish(
-            status.Outcome(False, status.AUTH_TOKEN_FAILED, message), requeue_at=retry, failures=failures
+            status.Outcome(False, reason, message, identity=self.identity),
+            requeue_at=retry,
+            failures=failures,
         )
         if changed:
-            self._event("Warning", status.AUTH_TOKEN_FAILED, message)
+            self._event("Warning", reason, message)
 
     # -- Secrets ---------------------------------------------------------------------------
     def _existing_secrets(self, targets: list[str]) -> dict[str, dict] | None:
@@ -177,10 +210,10 @@ class _Reconciler:
         return {s["metadata"]["namespace"]: s for s in self.kube.list_secrets_named(self.spec["secretName"])}
 
     def _sync_namespace(
-        self, ns: str, token: Token, refresh_at, identity: str, source: str, known: dict | None = None
+        self, ns: str, token: Token, refresh_at, identity: Identity, known: dict | None = None
     ) -> _NamespaceSync:
         desired = dockerconfig.desired_secret(
-            self.body, ns, token, refresh_at, identity, source, sharing.seal
+            self.body, ns, token, refresh_at, identity.annotation, identity.source, sharing.seal
         )
         try:
             return self._write_secret(ns, desired, self._read_secret(ns, known))
@@ -212,6 +245,8 @@ class _Reconciler:
                 written = existing
             else:
                 action, reason = "updating", "UpdateSecretError"
+                if dockerconfig.source_of(existing) != dockerconfig.source_of(desired):
+                    self.rotated = True  # the token came from other credentials than before
                 merged = dockerconfig.merged(existing, desired)
                 written = self._wrote(self.secrets, self.kube.replace_secret(ns, name, merged))
                 if not dockerconfig.is_renewal(existing, desired):  # a routine renewal is no news
@@ -339,6 +374,7 @@ class _Reconciler:
         outcome.results = [s.result for s in syncs]
         outcome.expires_at, outcome.next_refresh = token.expires_at, refresh_at
         outcome.refreshed_at = self.now if self.wrote else None
+        outcome.identity = self.identity
         self._finish(outcome, requeue_at=requeue_at, failures=failures)
 
     def _finish(self, outcome: status.Outcome, *, requeue_at, failures: int = 0) -> bool:

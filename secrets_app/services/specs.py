@@ -8,12 +8,8 @@ from __future__ import annotations
 
 import re
 
-from ..aws.ecr import Credentials
 from ..kube.kinds import Kind
-from .identity.credentials import decode_key
-
-# The same rule as the CRDs' CEL validation of spec.awsAccess.region.
-REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
+from .identity import access
 
 # Kubernetes object names: Secret names are DNS-1123 subdomains, namespaces DNS-1123 labels.
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -27,9 +23,6 @@ MSG_NOT_LABEL = (
     "{value!r} is not a valid namespace name: use at most 63 lower-case letters, digits and '-', "
     "starting and ending with a letter or digit (e.g. team-a)."
 )
-MSG_AWS_ACCESS_MISSING = "spec.awsAccess is missing: set accessKeyId, secretAccessKey and region."
-MSG_FIELD_MISSING = "spec.awsAccess.{field} is empty: set it."
-MSG_REGION_INVALID = "spec.awsAccess.region {region!r} is not an AWS region name: use one such as eu-west-1."
 MSG_SECRET_NAME_MISSING = "spec.secretName is missing: set the name of the docker Secret to manage."
 MSG_NAMESPACES_MISSING = "spec.namespaces is empty: list at least one namespace."
 
@@ -76,38 +69,12 @@ def problems(kind: Kind, body: dict) -> list[str]:
         found.append(MSG_SECRET_NAME_MISSING)
     if not kind.namespaced and not targets(kind, body):
         found.append(MSG_NAMESPACES_MISSING)
-    return found + access_problems(body)
+    return found + access.problems(kind, body)
 
 
-def access_problems(body: dict) -> list[str]:
-    """The problems with spec.awsAccess alone: when empty, the credentials can be tried."""
-    access = spec_of(body).get("awsAccess")
-    if not isinstance(access, dict):
-        return [MSG_AWS_ACCESS_MISSING]
-    found = [
-        MSG_FIELD_MISSING.format(field=field)
-        for field in ("accessKeyId", "secretAccessKey", "region")
-        if not access.get(field) or not isinstance(access[field], str)
-    ]
-    region = access.get("region")
-    if region and isinstance(region, str) and not REGION_PATTERN.match(region):
-        found.append(MSG_REGION_INVALID.format(region=region))
-    return found
-
-
-def credentials(body: dict) -> Credentials:
-    """The plain credentials of a spec that has no `problems`."""
-    access = body["spec"]["awsAccess"]
-    return Credentials(
-        access_key_id=decode_key(access["accessKeyId"]),
-        secret_access_key=decode_key(access["secretAccessKey"]),
-        region=access["region"],
-    )
-
-
-def validated(kind: Kind, body: dict) -> Credentials:
-    """The credentials, or SpecError naming every problem at once."""
+def validated(kind: Kind, body: dict) -> access.Access:
+    """What spec.awsAccess asks for, or SpecError naming every problem of the spec at once."""
     found = problems(kind, body)
     if found:
         raise SpecError(" ".join(found))
-    return credentials(body)
+    return access.parse(kind, body)

@@ -9,6 +9,9 @@ from ..kube.api import Kube
 from ..kube.kinds import CLUSTER, NAMESPACED, Kind
 from ..models import Cluster
 from ..services.clusters import kube_for
+from ..services.identity import resolve
+from ..services.identity.access import Access
+from ..services.identity.resolve import Identity
 from . import verdicts
 
 BULK_READ_FROM = 4  # more namespaces than this: one list rather than a read per namespace
@@ -16,13 +19,15 @@ NAMESPACED_LIST_LIMIT = 3  # more target namespaces than this: one list of all n
 
 
 class ClusterLookups:
-    def __init__(self, kube: Kube) -> None:
+    def __init__(self, kube: Kube, cluster_key: str = "") -> None:
         self.kube = kube
+        self.cluster_key = cluster_key
 
     @classmethod
     def default(cls) -> ClusterLookups:
         """The cluster whose API server calls this webhook: the default one."""
-        return cls(kube_for(Cluster.default()))
+        cluster = Cluster.default()
+        return cls(kube_for(cluster), str(cluster.pk))
 
     # A ClusterAWSECRImagePullSecret may name hundreds of namespaces: past a few, one list each
     # instead of a read per namespace (hundreds of sequential calls inside the webhook's timeout).
@@ -51,8 +56,13 @@ class ClusterLookups:
             found += [(NAMESPACED, item) for item in listed["items"]]
         return found
 
-    def check_credentials(self, credentials: ecr.Credentials) -> None:
+    def identity(self, wanted: Access, body: dict) -> Identity:
+        return resolve.resolve(wanted, self.kube, self.cluster_key, body["metadata"]["name"])
+
+    def check_credentials(self, identity: Identity) -> None:
         timeout = settings.ECRCONTROL_WEBHOOK_ECR_TIMEOUT_SECONDS
         # Waiting for another process's check, then one attempt of our own: inside the
         # webhook configuration's timeoutSeconds.
-        verdicts.check(credentials, lambda: ecr.get_token(credentials, timeout=timeout), wait=timeout / 2)
+        verdicts.check(
+            identity.source, lambda: ecr.get_token(identity.credentials(), timeout=timeout), wait=timeout / 2
+        )

@@ -1,7 +1,13 @@
 """The validating webhook: every problem with a CREATE or UPDATE, reported at once.
 
-What it checks, beyond the spec's own problems (shared with the reconcile):
-- the credentials work against ECR, on CREATE and whenever they change (not in a dry run);
+What it checks, beyond the spec's own problems (shared with the reconcile, spec.awsAccess's too:
+one base identity, references within an AWSECRImagePullSecret's own namespace, the operator's
+own identity only where ECRCONTROL_AMBIENT_CREDENTIALS allows it):
+- keys (inline, or from a referenced Secret) work against ECR, on CREATE and whenever they change
+  (not in a dry run). A role, a ServiceAccount's web identity and the operator's own identity are
+  tried by the reconcile, which reports the outcome in the status: the webhook makes no STS call
+  within its timeout. A referenced Secret that does not exist yet is allowed with a warning
+  (GitOps tools apply a resource and its Secret in any order);
 - no target Secret exists that ecrcontrol does not manage;
 - no other resource already manages a Secret of that name in a target namespace;
 - spec.secretName does not change.
@@ -14,10 +20,12 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from ..aws.ecr import Credentials, ECRError
+from ..aws.ecr import ECRError
 from ..kube.errors import KubeError
 from ..kube.kinds import CLUSTER, Kind
 from ..services import specs
+from ..services.identity import access
+from ..services.identity.resolve import CredentialsNotFound, Identity
 from ..services.secrets import dockerconfig
 from . import reviews
 
@@ -29,6 +37,7 @@ MSG_ECR_UNAVAILABLE = (
     "the credentials in .spec.awsAccess could not be checked: {error}. Try again when ECR answers"
 )
 MSG_NOT_CHECKED_DRY_RUN = "dry run: the credentials in .spec.awsAccess were not tried against ECR"
+MSG_CREDENTIALS_NOT_YET = "{error}"
 MSG_SECRET_EXISTS = (
     "secret {name} already exists in namespace {ns}, you can choose a different name: it is not "
     "managed by ecrcontrol, so change spec.secretName or delete that Secret first"
@@ -57,8 +66,11 @@ class Lookups(Protocol):
     def resources(self, namespaces: list[str]) -> list[tuple[Kind, dict]]:
         """Every resource that may target one of `namespaces` (others may be included)."""
 
-    def check_credentials(self, credentials: Credentials) -> None:
-        """Raise ECRError when ECR does not give these credentials a token."""
+    def identity(self, wanted: access.Access, body: dict) -> Identity:
+        """The identity `wanted` names (reads a referenced Secret); CredentialsNotFound if missing."""
+
+    def check_credentials(self, identity: Identity) -> None:
+        """Raise ECRError when ECR does not give this identity a token."""
 
 
 def validate(review: reviews.Review, lookups: Lookups) -> dict:
@@ -76,9 +88,9 @@ def validate(review: reviews.Review, lookups: Lookups) -> dict:
         known = set(specs.problems(kind, review.old_object))
         problems = [p for p in problems if p not in known] + _immutable_problems(review)
     try:
-        credentials = _credentials_to_check(review)
-        if credentials:
-            _check_credentials(review, credentials, lookups, problems, warnings)
+        identity = _identity_to_check(review, lookups, warnings)
+        if identity:
+            _check_credentials(review, identity, lookups, problems, warnings)
         _check_targets(review, kind, lookups, problems, warnings)
     except KubeError as exc:
         return reviews.denied(review, [MSG_LOOKUP_FAILED.format(error=exc)], code=500)
@@ -94,28 +106,35 @@ def _immutable_problems(review: reviews.Review) -> list[str]:
     return []
 
 
-def _credentials_to_check(review: reviews.Review) -> Credentials | None:
-    """The credentials to try: on CREATE, or on UPDATE when they changed (key rotation)."""
-    if specs.access_problems(review.object):
+def _identity_to_check(review: reviews.Review, lookups: Lookups, warnings: list[str]) -> Identity | None:
+    """The keys to try: on CREATE, or on UPDATE when spec.awsAccess changed (key rotation)."""
+    kind = review.kind
+    if access.problems(kind, review.object):
         return None
-    new = specs.credentials(review.object)
-    if review.operation == "UPDATE" and not specs.access_problems(review.old_object):
-        if specs.credentials(review.old_object) == new:
+    wanted = access.parse(kind, review.object)
+    if wanted.kind not in (access.INLINE, access.SECRET) or wanted.role_arn:
+        return None
+    if review.operation == "UPDATE" and not access.problems(kind, review.old_object):
+        if access.parse(kind, review.old_object) == wanted:
             return None
-    return new
+    try:
+        return lookups.identity(wanted, review.object)
+    except CredentialsNotFound as exc:
+        warnings.append(MSG_CREDENTIALS_NOT_YET.format(error=exc))
+        return None
 
 
 def _check_credentials(
-    review, credentials: Credentials, lookups: Lookups, problems: list[str], warnings: list[str]
+    review, identity: Identity, lookups: Lookups, problems: list[str], warnings: list[str]
 ) -> None:
     if review.dry_run:  # no call to AWS: a dry run has no side effects, not even an API call
         warnings.append(MSG_NOT_CHECKED_DRY_RUN)
         return
     try:
-        lookups.check_credentials(credentials)
+        lookups.check_credentials(identity)
     except ECRError as exc:
         template = MSG_CREDENTIALS_INVALID if exc.permanent else MSG_ECR_UNAVAILABLE
-        problems.append(template.format(error=str(exc).rstrip("."), region=credentials.region))
+        problems.append(template.format(error=str(exc).rstrip("."), region=identity.region))
 
 
 def _check_targets(review, kind: Kind, lookups: Lookups, problems: list[str], warnings: list[str]) -> None:

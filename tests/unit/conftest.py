@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from secrets_app import roles
 from secrets_app.models import Cluster, ClusterPullSecret, NamespacedPullSecret
 from secrets_app.services import writer
+from secrets_app.services.identity import access, resolve
 
 CANARY = "CANARY0secret0key0never0leaves0the0cluster0"
 
@@ -98,3 +99,8 @@ def namespaced_body(**spec_changes) -> dict:
     access = {"accessKeyId": "AKIAEXAMPLE", "secretAccessKey": CANARY, "region": "eu-west-1"}
     spec = {"awsAccess": access, "secretName": "ecr-pull", **spec_changes}
     return {"metadata": {"name": "pull", "namespace": "team-a"}, "spec": spec}
+
+
+def inline_identity(key_id: str, secret: str, region: str = "eu-west-1") -> resolve.Identity:
+    """The identity of inline keys, as a resource's spec.awsAccess with them resolves."""
+    return resolve.resolve(access.Access(access.INLINE, region, key_id, secret), None, "1", "aeps.a.x")

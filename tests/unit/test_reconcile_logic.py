@@ -10,9 +10,12 @@ import pytest
 from secrets_app.aws.ecr import Credentials, Token
 from secrets_app.kube.kinds import CLUSTER, NAMESPACED
 from secrets_app.services import schedule, specs
+from secrets_app.services.identity import access
 from secrets_app.services.identity.credentials import decode_key, encode_key
 from secrets_app.services.reporting import status
 from secrets_app.services.secrets import dockerconfig
+
+from .conftest import inline_identity
 
 NOW = datetime.datetime(2026, 11, 27, 12, 0, tzinfo=datetime.UTC)
 PLAIN_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -29,7 +32,7 @@ def test_keys_are_accepted_plain_or_base64_encoded(plain):
 
 
 def test_missing_spec_fields_are_all_reported_at_once():
-    body = {"metadata": {"name": "x"}, "spec": {"awsAccess": {"region": "eu-west-1"}}}
+    body = {"metadata": {"name": "x"}, "spec": {"awsAccess": {"region": "eu-west-1", "secretAccessKey": ""}}}
     with pytest.raises(specs.SpecError) as error:
         specs.validated(CLUSTER, body)
     assert str(error.value) == (
@@ -57,7 +60,7 @@ def test_the_region_rule_is_the_one_the_crds_enforce():
 
     crds = pathlib.Path(__file__).resolve().parents[2] / "chart" / "crds"
     for path in crds.glob("*.yaml"):
-        assert f"self.matches('{specs.REGION_PATTERN.pattern}')" in path.read_text(), path.name
+        assert f"self.matches('{access.REGION_PATTERN.pattern}')" in path.read_text(), path.name
 
 
 @pytest.mark.parametrize("plain", ["AKIAIOSFODNN7EXAMPLE", PLAIN_SECRET])
@@ -183,7 +186,7 @@ def test_a_rejected_identity_costs_one_call_and_reports_one_stable_retry_time(mo
     errors = []
     for _ in range(3):
         with pytest.raises(ecr.ECRError) as error:
-            cache.get(Credentials("AKIA", PLAIN_SECRET, "eu-west-1"))
+            cache.get(inline_identity("AKIA", PLAIN_SECRET))
         errors.append(error.value)
     assert len(calls) == 1
     assert errors[0].retry_at is not None

@@ -17,6 +17,8 @@ from secrets_app.services import writer
 from secrets_app.services.identity import refresh, tokens
 from secrets_app.services.reporting import summary
 
+from .conftest import inline_identity
+
 pytestmark = pytest.mark.django_db
 NOW = datetime.datetime.now(datetime.UTC)
 
@@ -102,7 +104,7 @@ def test_a_manual_refresh_does_not_use_a_token_fetched_before_it(monkeypatch):
 
     monkeypatch.setattr(tokens.ecr, "get_token", get_token)
     cache = tokens.TokenCache()
-    credentials = ecr.Credentials("AKIA1", "secret", "eu-west-1")
+    credentials = inline_identity("AKIA1", "secret")
     assert cache.get(credentials).password == "pw1"
     assert cache.get(credentials).password == "pw1"  # cached
     since = datetime.datetime.now(datetime.UTC)

@@ -22,6 +22,8 @@ from secrets_app.services.identity import sharing, tokens
 from secrets_app.services.secrets import dockerconfig
 from secrets_app.webhooks import verdicts
 
+from .conftest import inline_identity
+
 SECRET = "CANARY0secret0key0never0leaves0the0cluster0"
 CREDENTIALS = ecr.Credentials("AKIASHARED", SECRET, "eu-west-1")
 OWNER = {
@@ -32,6 +34,10 @@ OWNER = {
 }
 
 
+def identity(credentials: ecr.Credentials):
+    return inline_identity(credentials.access_key_id, credentials.secret_access_key, credentials.region)
+
+
 class FakeKube:
     """The cluster's managed Secrets, as secrets_app.kube.api.Kube lists them."""
 
@@ -39,7 +45,7 @@ class FakeKube:
         self.secrets: list[dict] = []
 
     def write(self, token: ecr.Token, credentials=CREDENTIALS, namespace: str = "ns") -> dict:
-        source = sharing.source(credentials)
+        source = identity(credentials).source
         secret = dockerconfig.desired_secret(
             OWNER, namespace, token, schedule.refresh_at(token), "id", source, sharing.seal
         )
@@ -88,17 +94,17 @@ def test_at_a_refresh_the_second_worker_finds_the_new_token_among_many_secrets_h
     )
     for i in range(15):  # more than list_token_secrets' page, all due for refresh
         kube.write(old, namespace=f"a-{i:02d}")
-    first = tokens.TokenCache().get(CREDENTIALS, kube=kube)  # the refresh: one call
+    first = tokens.TokenCache().get(identity(CREDENTIALS), kube=kube)  # the refresh: one call
     kube.write(first, namespace="z")  # its first Secret, last in namespace order
-    second = tokens.TokenCache().get(CREDENTIALS, kube=kube)
+    second = tokens.TokenCache().get(identity(CREDENTIALS), kube=kube)
     assert (len(ecr_calls), second) == (1, first)
 
 
 def test_a_second_worker_takes_the_token_from_the_secret_the_first_wrote(ecr_calls, settings):
     kube = FakeKube()
-    first = tokens.TokenCache().get(CREDENTIALS, kube=kube)
+    first = tokens.TokenCache().get(identity(CREDENTIALS), kube=kube)
     kube.write(first)
-    second = tokens.TokenCache().get(CREDENTIALS, kube=kube)
+    second = tokens.TokenCache().get(identity(CREDENTIALS), kube=kube)
     assert len(ecr_calls) == 1
     assert second == first
     assert schedule.refresh_at(second) == schedule.refresh_at(first)
@@ -107,18 +113,18 @@ def test_a_second_worker_takes_the_token_from_the_secret_the_first_wrote(ecr_cal
 def test_a_second_worker_waits_for_the_secret_of_a_token_just_fetched(ecr_calls, settings):
     settings.ECRCONTROL_TOKEN_SHARE_WAIT_SECONDS = 5
     kube = FakeKube()
-    first = tokens.TokenCache().get(CREDENTIALS, kube=kube)
+    first = tokens.TokenCache().get(identity(CREDENTIALS), kube=kube)
     threading.Timer(0.5, kube.write, args=(first,)).start()  # the first worker's write, a moment later
-    assert tokens.TokenCache().get(CREDENTIALS, kube=kube) == first
+    assert tokens.TokenCache().get(identity(CREDENTIALS), kube=kube) == first
     assert len(ecr_calls) == 1
 
 
 def test_without_a_secret_in_time_the_next_worker_asks_ecr(ecr_calls, settings):
     settings.ECRCONTROL_TOKEN_SHARE_WAIT_SECONDS = 0.3
     kube = FakeKube()
-    tokens.TokenCache().get(CREDENTIALS, kube=kube)  # fetched, but (say) no namespace to write to
+    tokens.TokenCache().get(identity(CREDENTIALS), kube=kube)  # fetched, but (say) no namespace to write to
     started = time.monotonic()
-    tokens.TokenCache().get(CREDENTIALS, kube=kube)
+    tokens.TokenCache().get(identity(CREDENTIALS), kube=kube)
     assert len(ecr_calls) == 2
     assert time.monotonic() - started < 2
 
@@ -126,12 +132,12 @@ def test_without_a_secret_in_time_the_next_worker_asks_ecr(ecr_calls, settings):
 def test_a_hand_edited_or_other_keys_secret_is_not_taken(ecr_calls, settings):
     settings.ECRCONTROL_TOKEN_SHARE_WAIT_SECONDS = 0.3
     kube = FakeKube()
-    first = tokens.TokenCache().get(CREDENTIALS, kube=kube)
+    first = tokens.TokenCache().get(identity(CREDENTIALS), kube=kube)
     edited = kube.write(first)
     edited["data"][dockerconfig.DATA_KEY] = "e30="
     other_secret = ecr.Credentials(CREDENTIALS.access_key_id, "another-secret", CREDENTIALS.region)
     kube.write(first, credentials=other_secret)  # same key ID, another secret key: not ours to take
-    tokens.TokenCache().get(CREDENTIALS, kube=kube)
+    tokens.TokenCache().get(identity(CREDENTIALS), kube=kube)
     assert len(ecr_calls) == 2
 
 
@@ -140,14 +146,14 @@ def test_a_forged_secret_with_a_copied_label_is_not_taken(ecr_calls, settings):
     Secret of their own: its token must not be handed to other namespaces."""
     settings.ECRCONTROL_TOKEN_SHARE_WAIT_SECONDS = 0.3
     kube = FakeKube()
-    genuine = kube.write(tokens.TokenCache().get(CREDENTIALS, kube=kube))
+    genuine = kube.write(tokens.TokenCache().get(identity(CREDENTIALS), kube=kube))
     kube.secrets.clear()
     forged = {**genuine, "data": dict(genuine["data"])}
     config = {"auths": {"evil.example.com": {"username": "AWS", "password": "mine", "auth": "QVdTOm1pbmU="}}}
     forged["data"][dockerconfig.DATA_KEY] = base64.b64encode(json.dumps(config).encode()).decode()
     forged["metadata"]["annotations"][dockerconfig.HASH_ANNOTATION] = dockerconfig._hash(forged["data"])
     kube.secrets.append(forged)
-    token = tokens.TokenCache().get(CREDENTIALS, kube=kube)
+    token = tokens.TokenCache().get(identity(CREDENTIALS), kube=kube)
     assert token.registry == "1.dkr.ecr.eu-west-1.amazonaws.com" and token.password == "pw2"
     assert len(ecr_calls) == 2
 
@@ -157,7 +163,7 @@ def test_a_rejection_is_shared_so_n_workers_cost_one_call(ecr_calls):
     errors = []
     for _ in range(4):
         with pytest.raises(ecr.ECRError) as error:
-            tokens.TokenCache().get(rejected, kube=FakeKube())
+            tokens.TokenCache().get(identity(rejected), kube=FakeKube())
         errors.append(error.value)
     assert len(ecr_calls) == 1
     assert all(e.permanent and "UnrecognizedClientException" in str(e) for e in errors)
@@ -166,9 +172,9 @@ def test_a_rejection_is_shared_so_n_workers_cost_one_call(ecr_calls):
 
 def test_a_manual_refresh_does_not_take_an_older_token_from_a_secret(ecr_calls):
     kube = FakeKube()
-    kube.write(tokens.TokenCache().get(CREDENTIALS, kube=kube))
+    kube.write(tokens.TokenCache().get(identity(CREDENTIALS), kube=kube))
     since = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=1)
-    tokens.TokenCache().get(CREDENTIALS, fetched_after=since, kube=kube)
+    tokens.TokenCache().get(identity(CREDENTIALS), fetched_after=since, kube=kube)
     assert len(ecr_calls) == 2
 
 
@@ -178,7 +184,7 @@ def test_four_workers_at_once_make_one_call(ecr_calls, settings):
     got = []
 
     def worker():
-        token = tokens.TokenCache().get(CREDENTIALS, kube=kube)
+        token = tokens.TokenCache().get(identity(CREDENTIALS), kube=kube)
         if not kube.secrets:
             kube.write(token)
         got.append(token)
@@ -194,8 +200,8 @@ def test_four_workers_at_once_make_one_call(ecr_calls, settings):
 
 def test_the_shared_records_hold_neither_key_nor_token(ecr_calls, settings):
     kube = FakeKube()
-    token = tokens.TokenCache().get(CREDENTIALS, kube=kube)
-    verdicts.check(CREDENTIALS, lambda: None, wait=1)
+    token = tokens.TokenCache().get(identity(CREDENTIALS), kube=kube)
+    verdicts.check(identity(CREDENTIALS).source, lambda: None, wait=1)
     files = list(settings.ECRCONTROL_LOCK_DIR.iterdir())
     assert len(files) == 2
     for path in files:
@@ -227,16 +233,16 @@ def tries():
 def test_accepted_credentials_are_not_tried_again_in_this_or_another_process(tries):
     calls, attempt = tries
     for _ in range(5):
-        verdicts.check(CREDENTIALS, attempt(CREDENTIALS), wait=1)
+        verdicts.check(identity(CREDENTIALS).source, attempt(CREDENTIALS), wait=1)
     verdicts.forget()  # another web process: no memory of it, only the shared record
-    verdicts.check(CREDENTIALS, attempt(CREDENTIALS), wait=1)
+    verdicts.check(identity(CREDENTIALS).source, attempt(CREDENTIALS), wait=1)
     assert len(calls) == 1
 
 
 def test_concurrent_checks_of_the_same_credentials_make_one_call(tries):
     calls, attempt = tries
     threads = [
-        threading.Thread(target=verdicts.check, args=(CREDENTIALS, attempt(CREDENTIALS), 2))
+        threading.Thread(target=verdicts.check, args=(identity(CREDENTIALS).source, attempt(CREDENTIALS), 2))
         for _ in range(20)
     ]
     for thread in threads:
@@ -251,20 +257,20 @@ def test_a_rejection_is_not_remembered_and_a_rotated_key_is_checked(tries):
     rejected = ecr.Credentials("AKIAREJECTED", SECRET, "eu-west-1")
     for _ in range(2):
         with pytest.raises(ecr.ECRError):
-            verdicts.check(rejected, attempt(rejected), wait=1)
+            verdicts.check(identity(rejected).source, attempt(rejected), wait=1)
     assert len(calls) == 2
-    verdicts.check(CREDENTIALS, attempt(CREDENTIALS), wait=1)
+    verdicts.check(identity(CREDENTIALS).source, attempt(CREDENTIALS), wait=1)
     rotated = ecr.Credentials(CREDENTIALS.access_key_id, "a-new-secret", CREDENTIALS.region)
-    verdicts.check(rotated, attempt(rotated), wait=1)
+    verdicts.check(identity(rotated).source, attempt(rotated), wait=1)
     assert calls[2:] == [CREDENTIALS, rotated]
 
 
 def test_a_verdict_runs_out(tries, settings):
     calls, attempt = tries
     settings.ECRCONTROL_WEBHOOK_VERDICT_SECONDS = 0.2
-    verdicts.check(CREDENTIALS, attempt(CREDENTIALS), wait=1)
+    verdicts.check(identity(CREDENTIALS).source, attempt(CREDENTIALS), wait=1)
     time.sleep(0.3)
-    verdicts.check(CREDENTIALS, attempt(CREDENTIALS), wait=1)
+    verdicts.check(identity(CREDENTIALS).source, attempt(CREDENTIALS), wait=1)
     assert len(calls) == 2
 
 
@@ -272,5 +278,5 @@ def test_an_unusable_lock_directory_costs_the_sharing_not_the_token(ecr_calls, s
     blocker = tmp_path / "file"
     blocker.write_text("")
     settings.ECRCONTROL_LOCK_DIR = blocker / "locks"  # under a regular file: cannot be created
-    assert tokens.TokenCache().get(CREDENTIALS).password == "pw1"
-    verdicts.check(CREDENTIALS, lambda: None, wait=1)
+    assert tokens.TokenCache().get(identity(CREDENTIALS)).password == "pw1"
+    verdicts.check(identity(CREDENTIALS).source, lambda: None, wait=1)

@@ -10,6 +10,7 @@ import pytest
 from secrets_app.aws.ecr import ECRError
 from secrets_app.kube.errors import Unavailable
 from secrets_app.kube.kinds import CLUSTER, MANAGED_BY, MANAGED_BY_LABEL, NAMESPACED
+from secrets_app.services.identity import resolve
 from secrets_app.webhooks import reviews
 from secrets_app.webhooks.mutating import mutate
 from secrets_app.webhooks.validating import validate
@@ -72,7 +73,14 @@ class FakeLookups:
     def resources(self, namespaces):
         return self._resources
 
-    def check_credentials(self, credentials):
+    def identity(self, wanted, body):
+        return resolve.resolve(wanted, self, "1", body["metadata"]["name"])
+
+    def get_secret(self, namespace, name):  # the Kube call resolve makes for a secretRef
+        return self._secrets.get((namespace, name))
+
+    def check_credentials(self, identity):
+        credentials = identity.keys
         self.checked.append(credentials)
         if self.ecr_down:
             raise ECRError("ECR could not be reached: Connect timeout", permanent=False)
@@ -188,7 +196,10 @@ def test_valid_create_is_allowed_after_trying_the_plain_credentials_once():
 
 
 def test_every_spec_problem_is_reported_at_once_without_calling_ecr():
-    obj = {**resource(CLUSTER), "spec": {"awsAccess": {"region": "moon"}, "namespaces": []}}
+    obj = {
+        **resource(CLUSTER),
+        "spec": {"awsAccess": {"region": "moon", "accessKeyId": ""}, "namespaces": []},
+    }
     lookups = FakeLookups()
     response = validate(review("CREATE", obj, kind=CLUSTER), lookups)
     assert response["allowed"] is False and response["status"]["code"] == 403

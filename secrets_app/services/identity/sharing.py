@@ -4,8 +4,9 @@ Several worker processes (and the web role's processes) may need the same identi
 credential check at the same moment. They agree through a short file lock per identity in
 `ECRCONTROL_LOCK_DIR` (on the data volume, shared by the processes of one pod or machine), and a
 small record in that file: when the identity was last tried and what came of it. The record
-never holds the secret access key nor a token; the identity is named by `source()`, a keyed
-hash (HMAC with Django's SECRET_KEY) of the access key ID, secret access key and region.
+never holds the secret access key nor a token; the identity is named by `keyed()`, a keyed hash
+(HMAC with Django's SECRET_KEY) of what makes it (services.identity.resolve: for keys, the access
+key ID, secret access key and region; a role adds its ARN and external ID).
 """
 
 from __future__ import annotations
@@ -24,17 +25,15 @@ from pathlib import Path
 
 from django.conf import settings
 
-from ...aws.ecr import Credentials
-
 POLL_SECONDS = 0.05
 
 log = logging.getLogger(__name__)
 
 
-def source(credentials: Credentials) -> str:
-    """Names the credentials (key ID, secret key, region) without revealing them: another secret
-    key for the same key ID is another source. 40 hex characters (fits a label value)."""
-    raw = "\0".join((credentials.access_key_id, credentials.secret_access_key, credentials.region))
+def keyed(*parts: str) -> str:
+    """Names an identity by its parts without revealing them: another secret key for the same key
+    ID is another identity. 40 hex characters (fits a label value)."""
+    raw = "\0".join(parts)
     return hmac.new(settings.SECRET_KEY.encode(), raw.encode(), hashlib.sha256).hexdigest()[:40]
 
 

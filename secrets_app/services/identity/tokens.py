@@ -1,5 +1,6 @@
 """One ECR token per AWS identity and region per refresh, shared by every resource that uses it,
-in every worker process.
+in every worker process (the identity as services.identity.resolve names it: base identity, role,
+external ID and region).
 
 In a process, tokens are cached in memory until their refresh point (the token is a registry
 password: it is not written to the database, nor to any file). Between worker processes, getting
@@ -26,6 +27,7 @@ from ...kube.errors import KubeError
 from .. import schedule
 from ..secrets import dockerconfig
 from . import sharing
+from .resolve import Identity
 
 POLL_SECONDS = 0.1
 
@@ -55,15 +57,16 @@ class TokenCache:
 
     def get(
         self,
-        credentials: ecr.Credentials,
+        identity: Identity,
         fetched_after: datetime.datetime | None = None,
         kube: Kube | None = None,
     ) -> ecr.Token:
-        """A token valid until its refresh point; raises the cached or new `ECRError`.
+        """A token valid until its refresh point; raises the cached or new `ECRError` (or
+        CredentialsNotFound, never cached: the referenced Secret is watched).
 
         `fetched_after`: a manual refresh started then; a token fetched before it is not used.
         `kube`: the cluster whose managed Secrets may hold a token another worker fetched."""
-        key = sharing.source(credentials)
+        key = identity.source
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
@@ -72,7 +75,7 @@ class TokenCache:
                 with sharing.locked(f"{key}.token") as record:
                     entry = self._from_other_workers(key, record.data, fetched_after, kube)
                     if entry is None:
-                        entry = self._fetch(credentials)
+                        entry = self._fetch(identity)
                         record.save(self._record(key, entry))
                 self._entries[key] = entry
         if entry.error:
@@ -137,10 +140,11 @@ class TokenCache:
         return best
 
     # -- from ECR ------------------------------------------------------------------------------
-    def _fetch(self, credentials: ecr.Credentials) -> _Entry:
-        self.calls += 1
+    def _fetch(self, identity: Identity) -> _Entry:
         now = _now()
         try:
+            credentials = identity.credentials()  # a role's: cached, or one STS call
+            self.calls += 1
             token = ecr.get_token(credentials)
         except ecr.ECRError as exc:
             # A rejected identity is remembered for the slow retry; a temporary failure only for

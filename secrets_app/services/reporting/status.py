@@ -15,6 +15,9 @@ SECRETS_UPDATED = "SecretsUpdated"
 SECRETS_FAILED = "SecretsFailed"
 AUTH_TOKEN_FAILED = "GetAWSAuthTokenFailed"
 INVALID_SPEC = "InvalidSpec"
+ASSUME_ROLE_FAILED = "AssumeRoleFailed"
+CREDENTIALS_NOT_FOUND = "CredentialsNotFound"
+CREDENTIALS_ROTATED = "CredentialsRotated"  # an event: a referenced Secret's keys changed
 
 MSG_UPDATED = (
     "AWS ECR secret with type kubernetes.io/dockerconfigjson have been created/updated successfully "
@@ -26,7 +29,14 @@ MSG_CREDENTIALS_REJECTED = (
     "{error}. Check spec.awsAccess: the key must be active and allowed ecr:GetAuthorizationToken "
     "in region {region}. Retrying at {retry}."
 )
+MSG_ROLE_REFUSED = (
+    "{error}. Check spec.awsAccess.roleArn: the role's trust policy must allow this identity "
+    "(and the external ID, if set) to assume it. Retrying at {retry}."
+)
 MSG_ECR_UNAVAILABLE = "{error}. Retrying with backoff."
+MSG_CREDENTIALS_ROTATED = (
+    "the keys in Secret {ref} changed: a new ECR token was fetched with them and the Secrets rewritten"
+)
 
 
 @dataclass
@@ -54,6 +64,7 @@ class Outcome:
     expires_at: datetime.datetime | None = None
     next_refresh: datetime.datetime | None = None
     refreshed_at: datetime.datetime | None = None
+    identity: dict | None = None  # status.identity: kind, roleArn, accessKeyIdSuffix (nothing secret)
 
 
 def build(previous: dict, generation: int, outcome: Outcome) -> dict:
@@ -80,6 +91,7 @@ def build(previous: dict, generation: int, outcome: Outcome) -> dict:
         else previous.get("lastRefreshTime"),
         "expiresAt": rfc3339(outcome.expires_at) if outcome.expires_at else previous.get("expiresAt"),
         "nextRefreshTime": rfc3339(outcome.next_refresh) if outcome.next_refresh else None,
+        "identity": outcome.identity,
     }
     return {k: v for k, v in status.items() if v is not None}
 

@@ -45,6 +45,11 @@ def identity(access_key_id: str, region: str) -> str:
     return hashlib.sha256(f"{access_key_id}/{region}".encode()).hexdigest()[:16]
 
 
+def source_of(secret: dict) -> str:
+    """The keyed hash of the credentials a managed Secret's token came from ("" if unlabelled)."""
+    return (secret["metadata"].get("labels") or {}).get(TOKEN_SOURCE_LABEL, "")
+
+
 def parse_time(value: str | None) -> datetime.datetime | None:
     try:
         return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
