@@ -22,11 +22,12 @@ class PullSecretResource(models.Model):
     secret_name = models.CharField(max_length=253)
     access_key_id = models.CharField(max_length=128, blank=True)  # inline keys only
     region = models.CharField(max_length=32)
-    # which AWS identity (spec.awsAccess): the base identity's kind, the role it assumes, and the
+    # which AWS identity: spec.awsAccess as applied but without secretAccessKey (the access key ID
+    # decoded), and for filters and lists the base identity's kind, the role it assumes and the
     # Secret or ServiceAccount it reads (namespace/name); never a key, a token or a secret
+    aws_access = models.JSONField(default=dict, editable=False)
     identity_kind = models.CharField(max_length=16, choices=IdentityKind.choices, default=IdentityKind.INLINE)
     role_arn = models.CharField(max_length=2048, blank=True)
-    external_id = models.CharField(max_length=1224, blank=True)
     credentials_ref = models.CharField(max_length=317, blank=True)
 
     # status, as last written to the cluster

@@ -49,7 +49,7 @@ def spec_fields(kind: Kind, body: dict) -> dict:
         "region": access.get("region") or "",
         "identity_kind": identity["identity_kind"],
         "role_arn": identity["role_arn"],
-        "external_id": identity["external_id"],
+        "aws_access": identity["aws_access"],
         "credentials_ref": identity["reference"],
         "synced_at": datetime.datetime.now(datetime.UTC),
     }

@@ -35,6 +35,7 @@ def process_env(kubeconfig: Path, ecr_url: str, **settings: str) -> dict[str, st
         "DATABASE_URL": TEST_DATABASE_URL,
         "KUBECONFIG": str(kubeconfig),
         "AWS_ENDPOINT_URL_ECR": ecr_url,
+        "AWS_ENDPOINT_URL_STS": ecr_url,  # the local ECR front serves STS too
     }
 
 

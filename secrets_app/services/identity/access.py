@@ -267,7 +267,7 @@ def parse(kind: Kind, body: dict) -> Access:
 
 def summary(body: dict) -> dict:
     """What the mirror rows, the dashboard and the API show of spec.awsAccess (never a secret):
-    the identity kind, the role and its external ID, and the reference it reads. Tolerates specs
+    the identity kind, the role, the reference it reads, and the rest as `shown`. Tolerates specs
     with problems."""
     access = _aws_access(body) or {}
     ref = access.get({SECRET: "secretRef", SERVICE_ACCOUNT: "serviceAccountRef"}.get(kind_of(access), ""))
@@ -278,6 +278,15 @@ def summary(body: dict) -> dict:
     return {
         "identity_kind": kind_of(access),
         "role_arn": _text(access.get("roleArn")),
-        "external_id": _text(access.get("externalId")),
         "reference": reference,
+        "aws_access": shown(access),
     }
+
+
+def shown(access: dict) -> dict:
+    """spec.awsAccess as it may be stored and shown: without the secret access key, with the
+    access key ID decoded (the mutating webhook stores both base64-encoded)."""
+    found = {k: v for k, v in access.items() if k != "secretAccessKey"}
+    if isinstance(found.get("accessKeyId"), str):
+        found["accessKeyId"] = decode_key(found["accessKeyId"])
+    return found
