@@ -13,7 +13,9 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-secret")
 from ecrcontrol.settings import *  # noqa: F403
 from ecrcontrol.settings import BASE_DIR, DATABASES, STATIC_ROOT
 
-TEST_DB = BASE_DIR / "var" / "test" / "test.sqlite3"
+# One file per test session (the pytest process's id): two sessions at once, such as a unit run
+# beside an integration run, must not share (and lock, or delete) one another's database.
+TEST_DB = BASE_DIR / "var" / "test" / f"test-{os.getpid()}.sqlite3"
 TEST_DB.parent.mkdir(parents=True, exist_ok=True)
 DATABASES["default"]["TEST"] = {"NAME": str(TEST_DB)}
 TEST_DATABASE_URL = f"sqlite:///{TEST_DB}"

@@ -29,11 +29,10 @@ from .kinds import (
 )
 
 REQUEST_TIMEOUT = (5, 30)
-# Lists answer as a PartialObjectMetadataList, watch events as PartialObjectMetadata.
-METADATA_ACCEPT = (
-    "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,"
-    "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
-)
+# Metadata only: a list as a PartialObjectMetadataList, a watch's events as PartialObjectMetadata.
+# Each request names exactly one (offered both, the API server answers a watch with an empty body).
+METADATA_LIST_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+METADATA_WATCH_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
 _QUERY_NAMES = {
     "resource_version": "resourceVersion",
     "allow_watch_bookmarks": "allowWatchBookmarks",
@@ -251,7 +250,7 @@ class Kube:
             "/api/v1/secrets",
             "GET",
             query_params=query,
-            header_params={"Accept": METADATA_ACCEPT},
+            header_params={"Accept": METADATA_WATCH_ACCEPT if params.get("watch") else METADATA_LIST_ACCEPT},
             auth_settings=["BearerToken"],
             _preload_content=False,
             _request_timeout=params.get("_request_timeout", REQUEST_TIMEOUT),

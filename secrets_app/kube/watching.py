@@ -134,7 +134,7 @@ class WatchLoop(threading.Thread):
         data = json.loads(response.data)
         self.failures = 0
         self.lists += 1
-        self.on_list(data.get("items", []), listed_at)
+        self.on_list(data.get("items") or [], listed_at)  # a metadata list of nothing has "items": null
         self.resource_version = data["metadata"]["resourceVersion"]  # only once the list is handled
 
     def _watch_until_stopped(self) -> None:

@@ -1,7 +1,8 @@
-"""When a refresh was last asked for by hand, per AWS identity (access key ID and region).
+"""When a refresh was last asked for by hand, per AWS identity and region.
 
 Used to hold back click storms: ECR's GetAuthorizationToken quota is per account and region.
-Nothing secret is stored: the access key ID is not a secret.
+Nothing secret is stored: the identity is named as services.identity.refresh.identity_of names it
+(an access key ID, which is not a secret, or a Secret's or ServiceAccount's name and a role ARN).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from django.db import models
 
 
 class IdentityRefresh(models.Model):
-    access_key_id = models.CharField(max_length=128)
+    access_key_id = models.CharField(max_length=2500)  # the identity's name: an access key ID for inline keys
     region = models.CharField(max_length=32)
     requested_at = models.DateTimeField()
 

@@ -1,8 +1,10 @@
 """Refresh now: a new ECR token for an identity, and every Secret that uses it rewritten at once.
 
 Asked for from the dashboard's button and the REST API. At most one manual refresh per identity
-(access key ID and region) per `ECRCONTROL_MANUAL_REFRESH_SECONDS`, shared by every caller, so a
-click storm cannot exhaust the ECR quota. The work runs in a worker (`tasks.refresh`).
+and region per `ECRCONTROL_MANUAL_REFRESH_SECONDS`, shared by every caller, so a click storm cannot
+exhaust the ECR quota. The work runs in a worker (`tasks.refresh`). An identity is named as the
+mirror rows know it, without anything secret (`identity_of`): the access key ID for keys in the
+resource, else the kind and the Secret or ServiceAccount it reads; a role adds "as <role ARN>".
 """
 
 from __future__ import annotations
@@ -15,15 +17,16 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django_q.tasks import async_task
 
+from ...choices import IdentityKind
 from ...models import ClusterPullSecret, IdentityRefresh, NamespacedPullSecret, PullSecretResource
 from ..secrets.dockerconfig import rfc3339
 
 TASK = "secrets_app.tasks.refresh"
 MSG_TOO_SOON = (
-    "access key {key} in {region} was refreshed by hand at {last}; the next manual refresh is allowed "
-    "at {allowed} (one per {interval:.0f} s per access key and region, to spare the ECR quota)."
+    "{key} in {region} was refreshed by hand at {last}; the next manual refresh is allowed "
+    "at {allowed} (one per {interval:.0f} s per AWS identity and region, to spare the ECR quota)."
 )
-MSG_NO_IDENTITY = "{row} has no access key ID and region yet: fix its spec.awsAccess first."
+MSG_NO_IDENTITY = "{row} has no AWS identity and region yet: fix its spec.awsAccess first."
 
 
 class RefreshRefused(Exception):
@@ -38,8 +41,19 @@ class TooSoon(RefreshRefused):
 
 @dataclass(frozen=True)
 class Identity:
-    access_key_id: str
+    access_key_id: str  # the identity's name (`identity_of`): the access key ID for inline keys
     region: str
+
+
+def identity_of(row: PullSecretResource) -> Identity:
+    """The row's AWS identity, named without anything secret."""
+    if row.identity_kind == IdentityKind.INLINE:
+        name = row.access_key_id
+    else:
+        name = " ".join(part for part in (row.identity_kind, row.credentials_ref) if part)
+    if name and row.role_arn:
+        name = f"{name} as {row.role_arn}"
+    return Identity(name, row.region)
 
 
 def _interval() -> datetime.timedelta:
@@ -48,9 +62,9 @@ def _interval() -> datetime.timedelta:
 
 def request(row: PullSecretResource) -> Identity:
     """Start a refresh of the row's identity, or raise `RefreshRefused`/`TooSoon`."""
-    if not row.access_key_id or not row.region:
+    identity = identity_of(row)
+    if not identity.access_key_id or not identity.region:
         raise RefreshRefused(MSG_NO_IDENTITY.format(row=row))
-    identity = Identity(row.access_key_id, row.region)
     _claim(identity)
     async_task(
         TASK,
@@ -67,9 +81,9 @@ def request_many(rows: Iterable[PullSecretResource]) -> tuple[list[Identity], li
     """One refresh per distinct identity among `rows`: (started, refused)."""
     started, refused, seen = [], [], set()
     for row in rows:
-        if (row.access_key_id, row.region) in seen:
+        if identity_of(row) in seen:
             continue
-        seen.add((row.access_key_id, row.region))
+        seen.add(identity_of(row))
         try:
             started.append(request(row))
         except RefreshRefused as exc:
@@ -109,8 +123,9 @@ def _claim(identity: Identity) -> None:
 
 def next_allowed(row: PullSecretResource) -> datetime.datetime | None:
     """When a manual refresh of the row's identity is allowed again; None if it is allowed now."""
+    identity = identity_of(row)
     last = (
-        IdentityRefresh.objects.filter(access_key_id=row.access_key_id, region=row.region)
+        IdentityRefresh.objects.filter(access_key_id=identity.access_key_id, region=identity.region)
         .values_list("requested_at", flat=True)
         .first()
     )
@@ -122,6 +137,6 @@ def next_allowed(row: PullSecretResource) -> datetime.datetime | None:
 def resources_of(identity: Identity) -> Iterator[PullSecretResource]:
     """Every mirrored resource, in every cluster, that uses the identity."""
     for model in (NamespacedPullSecret, ClusterPullSecret):
-        yield from model.objects.filter(
-            access_key_id=identity.access_key_id, region=identity.region
-        ).select_related("cluster")
+        for row in model.objects.filter(region=identity.region).select_related("cluster"):
+            if identity_of(row) == identity:
+                yield row
