@@ -24,6 +24,10 @@ from devstack.webserver import WebServer
 from secrets_app.kube.api import Kube
 from secrets_app.webhooks import registration
 
+# With the local ECR, the operator's own AWS identity (what IRSA or an instance profile gives it in
+# AWS): a ClusterAWSECRImagePullSecret with no keys uses it. The local front accepts any signed key.
+LOCAL_OPERATOR_IDENTITY = {"AWS_ACCESS_KEY_ID": "AKIALOCALOPERATOR001"}
+
 
 class Command(BaseCommand):
     help = "Run ecrcontrol against a local control plane and a local ECR (or the configured ones)."
@@ -60,9 +64,10 @@ class Command(BaseCommand):
                 check=True,
                 capture_output=True,
             )
-            web = stack.enter_context(
-                WebServer({**child_env, "ECRCONTROL_EMBEDDED": "1"}, host=host, port=port)
-            )
+            web_env = {**child_env, "ECRCONTROL_EMBEDDED": "1"}
+            if "AWS_ENDPOINT_URL_ECR" in env:  # the local ECR: the operator gets an identity of its own
+                web_env.update(LOCAL_OPERATOR_IDENTITY, AWS_SECRET_ACCESS_KEY=secrets.token_urlsafe(30))
+            web = stack.enter_context(WebServer(web_env, host=host, port=port))
             if "KUBECONFIG" in env:  # our own control plane: its API server can reach this server
                 registration.register(Kube.connect(env["KUBECONFIG"]), web.url, web.ca.cert_pem)
             try:
@@ -75,6 +80,10 @@ class Command(BaseCommand):
                     say(f"export {name}={value}")
                 say(f"export PATH={child_env['PATH'].split(':', 1)[0]}:$PATH")
                 say(f"Admin:  {url}/admin/  (login {username} / {password}; CA: {web.ca_file})")
+                if "AWS_ENDPOINT_URL_ECR" in env:
+                    say(
+                        f"The operator's own AWS identity: {LOCAL_OPERATOR_IDENTITY['AWS_ACCESS_KEY_ID']} (local)"
+                    )
                 if "KUBECONFIG" in env:
                     say(f"Webhooks: {url}/webhooks/mutate and /validate, registered with the control plane")
                 say(f"Logs:   {web.log_path}")
