@@ -81,9 +81,8 @@ class Command(BaseCommand):
                 say(f"export PATH={child_env['PATH'].split(':', 1)[0]}:$PATH")
                 say(f"Admin:  {url}/admin/  (login {username} / {password}; CA: {web.ca_file})")
                 if "AWS_ENDPOINT_URL_ECR" in env:
-                    say(
-                        f"The operator's own AWS identity: {LOCAL_OPERATOR_IDENTITY['AWS_ACCESS_KEY_ID']} (local)"
-                    )
+                    key_id = LOCAL_OPERATOR_IDENTITY["AWS_ACCESS_KEY_ID"]
+                    say(f"The operator's own AWS identity: {key_id} (local)")
                 if "KUBECONFIG" in env:
                     say(f"Webhooks: {url}/webhooks/mutate and /validate, registered with the control plane")
                 say(f"Logs:   {web.log_path}")
