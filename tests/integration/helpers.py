@@ -8,6 +8,7 @@ import subprocess
 import time
 import uuid
 
+import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
@@ -15,6 +16,32 @@ from devstack import binaries
 
 GROUP, VERSION = "aws.zakariaamine.com", "v1alpha2"
 CANARY_SECRET = "CANARY0secret0key0never0leaves0the0cluster0"  # 43 chars of key-like text
+
+
+def b64(value: str) -> str:
+    return base64.b64encode(value.encode()).decode()
+
+
+def denial(call) -> str:
+    """The message the API server gave the client for a request it denied (`call` must raise)."""
+    with pytest.raises(ApiException) as error:
+        call()
+    return json.loads(error.value.body)["message"]
+
+
+def put_key_secret(api, namespace: str, name: str, key_id: str, secret: str = CANARY_SECRET) -> None:
+    """Create or replace a Secret holding AWS keys under spec.awsAccess.secretRef's default keys."""
+    core = client.CoreV1Api(api)
+    body = client.V1Secret(
+        metadata=client.V1ObjectMeta(name=name),
+        data={"AWS_ACCESS_KEY_ID": b64(key_id), "AWS_SECRET_ACCESS_KEY": b64(secret)},
+    )
+    try:
+        core.replace_namespaced_secret(name, namespace, body)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+        core.create_namespaced_secret(namespace, body)
 
 
 def wait_for(check, timeout: float = 30.0, interval: float = 0.2):

@@ -6,7 +6,6 @@ and which STS calls were made (`ecr.sts_calls`), not only that the resource beca
 
 from __future__ import annotations
 
-import base64
 import datetime
 import json
 import time
@@ -19,9 +18,11 @@ from .helpers import (
     CANARY_SECRET,
     GROUP,
     VERSION,
+    b64,
     get_cluster_resource,
     get_namespaced_resource,
     is_ready,
+    put_key_secret,
     read_secret,
     ready_condition,
     unique,
@@ -33,24 +34,6 @@ ROLE = "arn:aws:iam::123456789012:role/ecr-puller"
 OTHER_ROLE = "arn:aws:iam::123456789012:role/other-team"
 OPERATOR_KEY = "AKIAOPERATOR00000001"
 FAST_REFRESH = {"ECRCONTROL_MIN_REFRESH_SECONDS": "1"}
-
-
-def b64(value: str) -> str:
-    return base64.b64encode(value.encode()).decode()
-
-
-def put_key_secret(api, namespace: str, name: str, key_id: str, secret: str = CANARY_SECRET) -> None:
-    core = client.CoreV1Api(api)
-    body = client.V1Secret(
-        metadata=client.V1ObjectMeta(name=name),
-        data={"AWS_ACCESS_KEY_ID": b64(key_id), "AWS_SECRET_ACCESS_KEY": b64(secret)},
-    )
-    try:
-        core.replace_namespaced_secret(name, namespace, body)
-    except client.ApiException as exc:
-        if exc.status != 404:
-            raise
-        core.create_namespaced_secret(namespace, body)
 
 
 def create_namespaced(api, namespace: str, name: str, access: dict, secret_name: str = "ecr-pull") -> dict:

@@ -21,9 +21,11 @@ from ..helpers import (
     CANARY_SECRET,
     VERSION,
     aws_access,
+    b64,
     create_cluster_resource,
     create_namespace,
     create_namespaced_resource,
+    denial,
     get_cluster_resource,
     get_cluster_resource_or_none,
     get_namespaced_resource,
@@ -41,17 +43,6 @@ DENIED = 'admission webhook "validate.ecrcontrol.io" denied the request: '
 REJECTED_KEY_ID = "AKIAREJECTEDEXAMPLE1"
 # The web role reads the database (its Cluster row): make pytest-django create it for any selection.
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def b64(value: str) -> str:
-    return base64.b64encode(value.encode()).decode()
-
-
-def denial(call) -> str:
-    """The message the API server gave the client for a denied request."""
-    with pytest.raises(ApiException) as error:
-        call()
-    return json.loads(error.value.body)["message"]
 
 
 @pytest.fixture(scope="module")

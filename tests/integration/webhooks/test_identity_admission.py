@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import base64
-import json
-
 import pytest
 import yaml
 from kubernetes import client
-from kubernetes.client.rest import ApiException
 
 from secrets_app.kube.kinds import GROUP
 
-from ..helpers import VERSION, kubectl, unique
+from ..helpers import VERSION, denial, kubectl, put_key_secret, unique
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROLE = "arn:aws:iam::123456789012:role/ecr-puller"
 REJECTED_KEY_ID = "AKIAREJECTEDEXAMPLE1"
-
-
-def b64(value: str) -> str:
-    return base64.b64encode(value.encode()).decode()
-
-
-def denial(call) -> str:
-    with pytest.raises(ApiException) as error:
-        call()
-    return json.loads(error.value.body)["message"]
 
 
 def namespaced(namespace: str, name: str, access: dict) -> dict:
@@ -46,20 +32,6 @@ def create(api, body: dict) -> dict:
             GROUP, VERSION, namespace, "awsecrimagepullsecrets", body
         )
     return custom.create_cluster_custom_object(GROUP, VERSION, "clusterawsecrimagepullsecrets", body)
-
-
-def put_keys(api, namespace: str, name: str, key_id: str, secret: str) -> None:
-    core = client.CoreV1Api(api)
-    body = client.V1Secret(
-        metadata=client.V1ObjectMeta(name=name),
-        data={"AWS_ACCESS_KEY_ID": b64(key_id), "AWS_SECRET_ACCESS_KEY": b64(secret)},
-    )
-    try:
-        core.replace_namespaced_secret(name, namespace, body)
-    except ApiException as exc:
-        if exc.status != 404:
-            raise
-        core.create_namespaced_secret(namespace, body)
 
 
 @pytest.fixture(scope="module")
@@ -116,12 +88,12 @@ def test_a_secret_that_does_not_exist_yet_is_allowed_and_kubectl_shows_a_warning
 def test_keys_in_a_referenced_secret_are_checked_and_checked_again_after_they_change(
     kube_api, webhooks, proxy, namespace, valid_key
 ):
-    put_keys(kube_api, namespace, "aws-creds", *valid_key)
+    put_key_secret(kube_api, namespace, "aws-creds", *valid_key)
     create(kube_api, namespaced(namespace, "first", {"secretRef": {"name": "aws-creds"}}))
     assert any(s.access_key_id == valid_key[0] for s in proxy.token_signers)
 
     # The verdict for the old keys must not answer for the Secret's new ones.
-    put_keys(kube_api, namespace, "aws-creds", REJECTED_KEY_ID, "not-a-real-secret-key")
+    put_key_secret(kube_api, namespace, "aws-creds", REJECTED_KEY_ID, "not-a-real-secret-key")
     message = denial(
         lambda: create(kube_api, namespaced(namespace, "second", {"secretRef": {"name": "aws-creds"}}))
     )
