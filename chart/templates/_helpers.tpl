@@ -104,6 +104,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 - name: PROMETHEUS_MULTIPROC_DIR
   value: /tmp/prometheus
+# Which resources may use the operator's own AWS identity (unquoted YAML `off` arrives as false).
+{{- $ambient := .Values.aws.ambientCredentials }}
+- name: ECRCONTROL_AMBIENT_CREDENTIALS
+  value: {{ ternary "off" $ambient (kindIs "bool" $ambient) | quote }}
 {{- with .Values.extraEnv }}
 {{ toYaml . }}
 {{- end }}
@@ -143,13 +147,21 @@ seccompProfile:
   type: RuntimeDefault
 {{- end -}}
 
-{{/* Mounts of every ecrcontrol container: a writable /tmp, and /data in SQLite mode. */}}
+{{/* Mounts of every ecrcontrol container: a writable /tmp, /data in SQLite mode, extraVolumeMounts. */}}
 {{- define "ecrcontrol.mounts" -}}
 - name: tmp
   mountPath: /tmp
 {{- if eq .Values.database.mode "sqlite" }}
 - name: data
   mountPath: /data
+{{- end }}
+{{- include "ecrcontrol.extraMounts" . }}
+{{- end -}}
+
+{{/* extraVolumeMounts (e.g. IRSA's projected token), in every container of the ecrcontrol pods. */}}
+{{- define "ecrcontrol.extraMounts" -}}
+{{- with .Values.extraVolumeMounts }}
+{{ toYaml . }}
 {{- end }}
 {{- end -}}
 
@@ -226,6 +238,7 @@ seccompProfile:
       mountPath: /tmp
     - name: tls
       mountPath: /tls
+    {{- include "ecrcontrol.extraMounts" . | nindent 4 }}
 {{- end }}
 {{- end -}}
 
@@ -413,6 +426,9 @@ volumes:
     secret:
       secretName: {{ include "ecrcontrol.tlsSecretName" $root }}
     {{- end }}
+  {{- end }}
+  {{- with $root.Values.extraVolumes }}
+  {{- toYaml . | nindent 2 }}
   {{- end }}
 {{- end -}}
 

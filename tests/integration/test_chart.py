@@ -100,6 +100,9 @@ def test_external_database_mode_scales_web_and_worker_and_migrates_in_a_hook():
         (["--set", "database.mode=mysql"], "/database/mode"),
         (["--set", "webhooks.tls=manual"], "/webhooks/tls"),
         (["--set", "web.port=80"], "/web/port"),
+        (["--set", "aws.ambientCredentials=sometimes"], "/aws/ambientCredentials"),
+        (["--set", "aws.ambient=all"], "additional properties 'ambient' not allowed"),
+        (["--set", "extraVolumeMounts[0].name=x"], "/extraVolumeMounts/0"),  # no mountPath
     ],
 )
 def test_the_schema_refuses_combinations_that_cannot_work(args, words):
@@ -237,3 +240,84 @@ def test_every_role_has_readiness_and_liveness_probes_and_a_metrics_port(mode):
         assert env["ECRCONTROL_METRICS_BIND"].startswith("0.0.0.0:")
     if mode == "external":
         assert containers["worker"]["command"][-1] == "worker"
+
+
+def containers_of(docs: list[dict]) -> list[dict]:
+    """Every container (init containers too) of the chart's Deployments."""
+    found = []
+    for deployment in by_kind(docs, "Deployment"):
+        spec = deployment["spec"]["template"]["spec"]
+        found += spec["containers"] + spec.get("initContainers", [])
+    return found
+
+
+@pytest.mark.parametrize("mode", ["sqlite", "external"])
+def test_every_container_knows_who_may_use_the_operators_own_aws_identity(mode, tmp_path):
+    args = EXTERNAL if mode == "external" else ()
+
+    def policies(*more: str) -> set[str]:
+        return {
+            next(e["value"] for e in c["env"] if e["name"] == "ECRCONTROL_AMBIENT_CREDENTIALS")
+            for c in containers_of(manifests(*args, *more))
+        }
+
+    assert policies() == {"cluster"}  # the default: ClusterAWSECRImagePullSecrets only
+    assert policies("--set", "aws.ambientCredentials=all") == {"all"}
+    values = tmp_path / "values.yaml"
+    values.write_text("aws:\n  ambientCredentials: off\n")  # YAML 1.1 reads an unquoted off as false
+    assert policies("-f", str(values)) == {"off"}
+
+
+def test_the_service_account_may_request_tokens_but_not_read_service_accounts():
+    (role,) = [r for r in by_kind(manifests(), "ClusterRole") if r["metadata"]["name"] == "rel-ecrcontrol"]
+    rules = role["rules"]
+    assert {"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]} in rules
+    granted = {resource for rule in rules for resource in rule["resources"]}
+    assert not {"serviceaccounts", "pods", "configmaps"} & granted
+    secrets = next(rule for rule in rules if rule["resources"] == ["secrets"])
+    # get: a secretRef's keys; list/watch: managed Secrets and the metadata watch of every Secret.
+    assert {"get", "list", "watch"} <= set(secrets["verbs"]) and "patch" not in secrets["verbs"]
+
+
+IRSA_VALUES = """
+serviceAccount:
+  annotations:
+    eks.amazonaws.com/role-arn: arn:aws:iam::123456789012:role/ecrcontrol
+extraEnv:
+  - {name: AWS_ENDPOINT_URL_STS, value: "https://sts.eu-west-1.amazonaws.com"}
+  - {name: AWS_ROLE_ARN, value: "arn:aws:iam::123456789012:role/ecrcontrol"}
+  - {name: AWS_WEB_IDENTITY_TOKEN_FILE, value: /var/run/secrets/eks.amazonaws.com/serviceaccount/token}
+extraVolumes:
+  - name: aws-iam-token
+    projected:
+      sources:
+        - serviceAccountToken: {audience: sts.amazonaws.com, expirationSeconds: 86400, path: token}
+extraVolumeMounts:
+  - {name: aws-iam-token, mountPath: /var/run/secrets/eks.amazonaws.com/serviceaccount, readOnly: true}
+"""
+
+
+@pytest.mark.parametrize("mode", ["sqlite", "external"])
+def test_irsa_annotations_env_and_a_projected_token_reach_every_container(mode, tmp_path):
+    """The operator's own identity as README.md shows it: IRSA's annotation on EKS, or (elsewhere)
+    the projected token and the variables EKS's webhook would inject; and AWS_ENDPOINT_URL_STS."""
+    values = tmp_path / "values.yaml"
+    values.write_text(IRSA_VALUES)
+    docs = manifests(*(EXTERNAL if mode == "external" else ()), "-f", str(values))
+    (account,) = [a for a in by_kind(docs, "ServiceAccount") if a["metadata"]["name"] == "rel-ecrcontrol"]
+    assert account["metadata"]["annotations"] == {
+        "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/ecrcontrol"
+    }
+    for deployment in by_kind(docs, "Deployment"):
+        volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+        assert volumes["aws-iam-token"]["projected"]["sources"][0]["serviceAccountToken"]["audience"] == (
+            "sts.amazonaws.com"
+        )
+        assert "tmp" in volumes  # the chart's own volumes stay
+    for container in containers_of(docs):
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["AWS_ENDPOINT_URL_STS"] == "https://sts.eu-west-1.amazonaws.com", container["name"]
+        assert env["AWS_WEB_IDENTITY_TOKEN_FILE"].startswith("/var/run/secrets/eks.amazonaws.com/")
+        mounts = {m["name"]: m for m in container["volumeMounts"]}
+        assert mounts["aws-iam-token"]["readOnly"] is True, container["name"]
+        assert "tmp" in mounts

@@ -3,7 +3,7 @@
 The node (containerd, kubelet, kube-scheduler) joins the session's control plane; the product
 image is built from the repository's Dockerfile and imported into containerd; the chart is
 installed with `helm install --wait` in the host network (no kube-proxy here),
-against the local ECR (moto behind a front that answers like AWS).
+against the local ECR and STS (moto behind a front that answers like AWS).
 If any of it cannot start, these tests error: they are never skipped.
 """
 
@@ -111,6 +111,7 @@ def _values(node: Node, ecr_url: str) -> dict:
             {"name": "KUBERNETES_SERVICE_HOST", "value": "127.0.0.1"},
             {"name": "KUBERNETES_SERVICE_PORT", "value": str(port)},
             {"name": "AWS_ENDPOINT_URL_ECR", "value": ecr_url},
+            {"name": "AWS_ENDPOINT_URL_STS", "value": ecr_url},  # the local front serves STS too
             {"name": "ECRCONTROL_BACKOFF_BASE_SECONDS", "value": "0.5"},
         ],
         "database": {"sqlite": {"storageClassName": STORAGE_CLASS}},
@@ -146,7 +147,8 @@ def _persistent_volume(name: str, path: Path) -> dict:
 
 @contextlib.contextmanager
 def installed(node: Node, ecr_url: str, name: str, namespace: str, **values) -> Iterator[Release]:
-    """`helm install --wait` of the chart (our values for the test node, then `values`); on exit
+    """`helm install --wait` of the chart (our values for the test node, then `values`: dicts are
+    merged one level deep, `extraEnv` is appended, anything else replaced); on exit
     `helm uninstall` (a test may have done it already) and the volume is removed."""
     work = Path(tempfile.mkdtemp(prefix=f"ecrcontrol-{name}-"))
     hostpath = work / "data"
@@ -154,7 +156,10 @@ def installed(node: Node, ecr_url: str, name: str, namespace: str, **values) -> 
     hostpath.chmod(0o777)  # the pods run as uid 10001; hostPath volumes ignore fsGroup
     merged = _values(node, ecr_url)
     for key, value in values.items():
-        merged[key] = {**merged[key], **value} if isinstance(value, dict) and key in merged else value
+        if key == "extraEnv":  # added to the test node's (API server, local ECR and STS)
+            merged[key] = merged[key] + value
+        else:
+            merged[key] = {**merged[key], **value} if isinstance(value, dict) and key in merged else value
     values_file = work / "values.json"
     values_file.write_text(json.dumps(merged))
     pv = work / "pv.json"

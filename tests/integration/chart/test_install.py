@@ -254,6 +254,7 @@ EXPECTED_RULES = {
     ("awsecrimagepullsecrets.aws.zakariaamine.com/status", "", "patch"),
     ("clusterawsecrimagepullsecrets.aws.zakariaamine.com/status", "", "patch"),
     ("secrets", "", "create delete get list update watch"),
+    ("serviceaccounts/token", "", "create"),  # a serviceAccountRef's web identity (TokenRequest)
     ("namespaces", "", "get list watch"),
     ("events", "", "create"),
     ("mutatingwebhookconfigurations.admissionregistration.k8s.io", f"{FULLNAME}-mutating", "get update"),
@@ -297,6 +298,7 @@ def test_the_service_account_may_do_exactly_what_the_code_needs(release: Release
     for verb, resource in (
         ("patch", "secrets"),
         ("create", "pods"),
+        ("get", "serviceaccounts"),  # tokens only (serviceaccounts/token), never the objects
         ("get", "configmaps"),
         ("update", "customresourcedefinitions"),
         ("create", "clusterrolebindings"),
