@@ -25,14 +25,15 @@ _KEY_FIELDS = ("accessKeyIdKey", "secretAccessKeyKey", "sessionTokenKey")  # sec
 DEFAULT_AUDIENCE = "sts.amazonaws.com"
 
 # The same rule as the CRDs' CEL validation of spec.awsAccess.region.
-REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
-# IAM's own rules (the CRDs carry the same patterns).
-ROLE_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$")
-EXTERNAL_ID_PATTERN = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
-SESSION_NAME_PATTERN = re.compile(r"^[\w+=,.@-]{2,64}$")
+REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$", re.ASCII)
+# IAM's own rules (the CRDs carry the same patterns). ASCII, and used with fullmatch: Python's \w
+# would take any letter, and `$` a trailing newline, where the CRDs' (and IAM's) rules do not.
+ROLE_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$", re.ASCII)
+EXTERNAL_ID_PATTERN = re.compile(r"^[\w+=,.@:/-]{2,1224}$", re.ASCII)
+SESSION_NAME_PATTERN = re.compile(r"^[\w+=,.@-]{2,64}$", re.ASCII)
 # A Secret's data key, and object names (DNS-1123 subdomains).
-SECRET_KEY_PATTERN = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
-NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+SECRET_KEY_PATTERN = re.compile(r"^[-._a-zA-Z0-9]{1,253}$", re.ASCII)
+NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", re.ASCII)
 AUDIENCE_MAX = 256
 
 MSG_AWS_ACCESS_MISSING = (
@@ -164,14 +165,14 @@ def problems(kind: Kind, body: dict) -> list[str]:
         ]
     if not _text(access.get("region")):
         found.append(MSG_FIELD_MISSING.format(field="region"))
-    elif not REGION_PATTERN.match(access["region"]):
+    elif not REGION_PATTERN.fullmatch(access["region"]):
         found.append(MSG_REGION_INVALID.format(region=access["region"]))
     if SECRET in bases:
         found += _reference_problems(kind, body, access, "secretRef", "Secrets")
         ref = access["secretRef"] if isinstance(access["secretRef"], dict) else {}
         for field in _KEY_FIELDS:
             value = ref.get(field)
-            if value is not None and not (isinstance(value, str) and SECRET_KEY_PATTERN.match(value)):
+            if value is not None and not (isinstance(value, str) and SECRET_KEY_PATTERN.fullmatch(value)):
                 found.append(MSG_SECRET_KEY_INVALID.format(field=field, value=value))
     if SERVICE_ACCOUNT in bases:
         found += _reference_problems(kind, body, access, "serviceAccountRef", "ServiceAccounts")
@@ -200,7 +201,7 @@ def _reference_problems(kind: Kind, body: dict, access: dict, field: str, what: 
     if not isinstance(ref, dict) or not _text(ref.get("name")):
         return [MSG_NOT_AN_OBJECT.format(field=field)]
     found = []
-    if len(ref["name"]) > 253 or not NAME_PATTERN.match(ref["name"]):
+    if len(ref["name"]) > 253 or not NAME_PATTERN.fullmatch(ref["name"]):
         found.append(MSG_REF_NAME.format(field=field, value=ref["name"]))
     namespace = ref.get("namespace")
     own = (body.get("metadata") or {}).get("namespace", "")
@@ -214,7 +215,7 @@ def _reference_problems(kind: Kind, body: dict, access: dict, field: str, what: 
 def _role_problems(access: dict) -> list[str]:
     role_arn = access.get("roleArn")
     found = []
-    if role_arn is not None and not (isinstance(role_arn, str) and ROLE_ARN_PATTERN.match(role_arn)):
+    if role_arn is not None and not (isinstance(role_arn, str) and ROLE_ARN_PATTERN.fullmatch(role_arn)):
         found.append(MSG_ROLE_ARN_INVALID.format(value=role_arn))
     for field, pattern, message in (
         ("externalId", EXTERNAL_ID_PATTERN, MSG_EXTERNAL_ID_INVALID),
@@ -225,7 +226,7 @@ def _role_problems(access: dict) -> list[str]:
             continue
         if not role_arn:
             found.append(MSG_WITHOUT_ROLE.format(field=field))
-        elif not (isinstance(value, str) and pattern.match(value)):
+        elif not (isinstance(value, str) and pattern.fullmatch(value)):
             found.append(message)
     return found
 
