@@ -132,7 +132,6 @@ class _Reconciler:
         except SpecError as exc:
             self._finish(status.Outcome(False, status.INVALID_SPEC, str(exc)), requeue_at=None)
             return
-        identity = None
         try:
             identity = resolve.resolve(wanted, self.kube, str(self.cluster.pk), self._session_label())
             self.identity = identity.status()
@@ -177,14 +176,11 @@ class _Reconciler:
             self._event("Warning", status.CREDENTIALS_NOT_FOUND, str(exc))
 
     def _token_failed(self, exc: ECRError, region: str) -> None:
-        reason = (
-            status.ASSUME_ROLE_FAILED if exc.reason == status.ASSUME_ROLE_FAILED else status.AUTH_TOKEN_FAILED
-        )
         if exc.permanent:
             retry = exc.retry_at or self.now + schedule.permanent_retry()
             template = (
                 status.MSG_ROLE_REFUSED
-                if reason == status.ASSUME_ROLE_FAILED
+                if exc.reason == status.ASSUME_ROLE_FAILED
                 else status.MSG_CREDENTIALS_REJECTED
             )
             message = template.format(error=exc, region=region, retry=dockerconfig.rfc3339(retry))
@@ -194,12 +190,12 @@ class _Reconciler:
             retry = self.now + schedule.backoff(failures)
             message = status.MSG_ECR_UNAVAILABLE.format(error=exc)
         changed = self._finish(
-            status.Outcome(False, reason, message, identity=self.identity),
+            status.Outcome(False, exc.reason, message, identity=self.identity),
             requeue_at=retry,
             failures=failures,
         )
         if changed:
-            self._event("Warning", reason, message)
+            self._event("Warning", exc.reason, message)
 
     # -- Secrets ---------------------------------------------------------------------------
     def _existing_secrets(self, targets: list[str]) -> dict[str, dict] | None:

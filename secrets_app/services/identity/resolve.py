@@ -27,7 +27,6 @@ from ..secrets import dockerconfig
 from . import sharing
 from .access import AMBIENT, INLINE, SECRET, SERVICE_ACCOUNT, Access
 
-CREDENTIALS_NOT_FOUND = "CredentialsNotFound"
 ROLE_MARGIN = datetime.timedelta(minutes=5)  # a role's credentials are renewed this long before expiry
 WEB_IDENTITY_TOKEN_SECONDS = 3600  # the ServiceAccount token's lifetime (TokenRequest)
 SESSION_NAME_MAX = 64
@@ -49,8 +48,6 @@ MSG_TOKEN_REQUEST_FAILED = (
 class CredentialsNotFound(Exception):
     """The credentials the spec references are not there (yet); the message names what is missing.
     Not retried on a clock: the controller watches the Secret and reconciles when it changes."""
-
-    reason = CREDENTIALS_NOT_FOUND
 
 
 @dataclass(frozen=True, repr=False)

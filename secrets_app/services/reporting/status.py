@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
+from ...aws.ecr import GET_TOKEN_FAILED
 from ..secrets.dockerconfig import rfc3339
 
 READY = "Ready"
@@ -13,9 +14,8 @@ SECRETS_PROCESSING = "SecretsProcessing"
 SECRETS_UPDATED = "SecretsUpdated"
 # ... and ours, for what the seed left unreported.
 SECRETS_FAILED = "SecretsFailed"
-AUTH_TOKEN_FAILED = "GetAWSAuthTokenFailed"
+AUTH_TOKEN_FAILED = GET_TOKEN_FAILED  # the AWS steps' reasons are the ECRError's (aws/ecr.py)
 INVALID_SPEC = "InvalidSpec"
-ASSUME_ROLE_FAILED = "AssumeRoleFailed"
 CREDENTIALS_NOT_FOUND = "CredentialsNotFound"
 CREDENTIALS_ROTATED = "CredentialsRotated"  # an event: a referenced Secret's keys changed
 
