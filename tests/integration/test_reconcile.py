@@ -138,8 +138,18 @@ def test_a_token_from_the_realistic_ecr_expires_in_12_hours_is_refreshed_at_half
     assert row.split()[:4] == ["fresh", "True", "ecr-pull", status["expiresAt"]]  # RFC 3339, UTC
     wide = kubectl(control_plane, "get", "aeps", "-n", namespace, "-o", "wide")
     header, row = wide.stdout.splitlines()
-    assert header.split() == ["NAME", "READY", "SECRET", "EXPIRES", "AGE", "NEXT", "REFRESH"]
-    assert row.split()[-1] == status["nextRefreshTime"]
+    assert header.split() == [
+        "NAME",
+        "READY",
+        "SECRET",
+        "EXPIRES",
+        "AGE",
+        "NEXT",
+        "REFRESH",
+        "IDENTITY",
+        "ROLE",
+    ]
+    assert row.split()[5:] == [status["nextRefreshTime"], "inline"]  # no role: an empty ROLE
 
 
 def test_an_expiry_in_the_past_clock_skew_does_not_cause_a_refresh_loop(kube_api, operator, ecr, namespace):

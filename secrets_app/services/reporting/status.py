@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from ...aws.ecr import GET_TOKEN_FAILED
+from ...aws import ecr
 from ..secrets.dockerconfig import rfc3339
 
 READY = "Ready"
@@ -14,7 +14,9 @@ SECRETS_PROCESSING = "SecretsProcessing"
 SECRETS_UPDATED = "SecretsUpdated"
 # ... and ours, for what the seed left unreported.
 SECRETS_FAILED = "SecretsFailed"
-AUTH_TOKEN_FAILED = GET_TOKEN_FAILED  # the AWS steps' reasons are the ECRError's (aws/ecr.py)
+# The AWS steps' reasons are the ECRError's own (aws/ecr.py): the seed's, and the assumed role's.
+AUTH_TOKEN_FAILED = ecr.GET_TOKEN_FAILED
+ASSUME_ROLE_FAILED = ecr.ASSUME_ROLE_FAILED
 INVALID_SPEC = "InvalidSpec"
 CREDENTIALS_NOT_FOUND = "CredentialsNotFound"
 CREDENTIALS_ROTATED = "CredentialsRotated"  # an event: a referenced Secret's keys changed
