@@ -1,9 +1,12 @@
-"""List columns shared by the list pages: badges and relative times (absolute time on hover)."""
+"""List columns shared by the list pages: badges, relative times (absolute time on hover) and the
+AWS identity (its kind and what it reads; the role by name, its ARN on hover)."""
 
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.html import format_html
 
+from ..choices import IdentityKind
 from ..templatetags.ecrcontrol import reltime, resource_badge, secret_state
 
 
@@ -35,3 +38,39 @@ def state(row) -> str:
 @admin.display(description="last written", ordering="last_written")
 def last_written(row) -> str:
     return reltime(row.last_written)
+
+
+IDENTITY_SHORT = {
+    IdentityKind.INLINE: "Inline keys",
+    IdentityKind.SECRET: "Secret",
+    IdentityKind.SERVICE_ACCOUNT: "ServiceAccount",
+    IdentityKind.AMBIENT: "Operator's own",
+}
+
+
+@admin.display(description="identity", ordering="identity_kind")
+def identity(row) -> str:
+    """The kind, and the Secret or ServiceAccount it reads (without the namespace when it is the row's)."""
+    kind = row.identity_kind
+    label = IDENTITY_SHORT.get(kind, kind or "-")
+    long = IdentityKind(kind).label if kind in IdentityKind.values else label
+    title = f"{long}: {row.credentials_ref}" if row.credentials_ref else long
+    reference = row.credentials_ref
+    own = getattr(row, "namespace", None)
+    if own and reference.startswith(f"{own}/"):
+        reference = reference[len(own) + 1 :]
+    if not reference:
+        return format_html('<span title="{}">{}</span>', title, label)
+    return format_html(
+        '<span title="{}">{} <span class="muted identity-ref">{}</span></span>', title, label, reference
+    )
+
+
+@admin.display(description="role", ordering="role_arn")
+def role(row) -> str:
+    """The role's name (what follows role/ in its ARN), the whole ARN on hover; "-" without one."""
+    if not row.role_arn:
+        return "-"
+    return format_html(
+        '<span class="role-name" title="{}">{}</span>', row.role_arn, row.role_arn.rsplit("/", 1)[-1]
+    )

@@ -1,38 +1,112 @@
 """The admin's forms for the two custom resource kinds and for Cluster rows.
 
-A resource form checks its input with the same rules as the webhooks (services.specs), then, as
-the last step of validation, writes to the cluster through services.writer: the cluster's answer
-(a conflicting edit, a webhook denial) lands on the form like any other validation error, on the
-field it names, and the user's input (except the secret key) stays in the form.
+A resource form checks its input with the same rules as the webhooks (services.specs, and
+services.identity.access for spec.awsAccess), then, as the last step of validation, writes to the
+cluster through services.writer: the cluster's answer (a conflicting edit, a webhook denial) lands
+on the form like any other validation error, on the field it names, and the user's input (except
+the secret key) stays in the form.
+
+The AWS identity is one of four kinds (`identity_kind`), each with its own fields; only the fields
+of the chosen kind are read (the page hides the others). The form builds spec.awsAccess from them
+(`aws_access`, never with a secret) for the writer, which removes every other kind's fields.
 """
 
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 
+from ..choices import IdentityKind
+from ..kube.kinds import CLUSTER, NAMESPACED, Kind
 from ..models import Cluster, ClusterPullSecret, NamespacedPullSecret, PullSecretResource
 from ..services import connectivity, specs, writer
 from ..services.identity import access
 
 KEEP_HELP = "Leave empty to keep the current key. Required when the access key ID changes."
 NEW_HELP = "Write-only: sent to the cluster object, never stored here nor shown again."
+SWITCH_HELP = "Required to switch to keys in the resource."
 MSG_KEY_REQUIRED_CREATE = "Give the secret access key: it is required to create the resource."
 MSG_KEY_REQUIRED_CHANGE = (
     "Give the secret access key that belongs to the new access key ID (the old key cannot be reused)."
 )
+MSG_KEY_REQUIRED_SWITCH = (
+    "Give the secret access key of this access key ID: it is required to switch to keys in the resource."
+)
 MSG_NOW_IN_CLUSTER = "Now in the cluster: {changes}. Reload the page to edit the current version."
 MSG_CHANGE = "{name} {theirs!r} (your form: {ours!r})"
+MSG_AMBIENT_NOT_HERE = (
+    "The operator's own identity is not allowed for {who} (ECRCONTROL_AMBIENT_CREDENTIALS={policy})."
+)
 
-# Spec field paths in writer errors -> form fields.
+# The four kinds as the form offers them.
+KIND_CHOICES = [
+    (IdentityKind.INLINE.value, "Keys in the resource (an access key ID and its secret access key)"),
+    (IdentityKind.SECRET.value, "Keys in a Secret"),
+    (IdentityKind.SERVICE_ACCOUNT.value, "A ServiceAccount's web identity (assumes a role, no keys)"),
+    (IdentityKind.AMBIENT.value, "The operator's own identity"),
+]
+
+# Spec field paths (in the writer's errors and services.identity.access's messages) -> form fields.
 FIELD_PATHS = {
     "spec.awsAccess.accessKeyId": "access_key_id",
     "spec.awsAccess.secretAccessKey": "secret_access_key",
     "spec.awsAccess.region": "region",
-    "spec.awsAccess": "access_key_id",
+    "spec.awsAccess.secretRef": "secret_ref_name",
+    "spec.awsAccess.secretRef.name": "secret_ref_name",
+    "spec.awsAccess.secretRef.namespace": "secret_ref_namespace",
+    "spec.awsAccess.secretRef.accessKeyIdKey": "access_key_id_key",
+    "spec.awsAccess.secretRef.secretAccessKeyKey": "secret_access_key_key",
+    "spec.awsAccess.secretRef.sessionTokenKey": "session_token_key",
+    "spec.awsAccess.serviceAccountRef": "service_account_name",
+    "spec.awsAccess.serviceAccountRef.name": "service_account_name",
+    "spec.awsAccess.serviceAccountRef.namespace": "service_account_namespace",
+    "spec.awsAccess.serviceAccountRef.audience": "audience",
+    "spec.awsAccess.roleArn": "role_arn",
+    "spec.awsAccess.externalId": "external_id",
+    "spec.awsAccess.roleSessionName": "role_session_name",
     "spec.secretName": "secret_name",
     "spec.namespaces": "namespaces",
 }
-COMPARED = ("secret_name", "access_key_id", "region", "namespaces")
+# A message about spec.awsAccess as a whole (several identities, credentials refused, the operator's
+# own identity not allowed) goes on the field that names the chosen identity.
+WHOLE_ACCESS = {
+    IdentityKind.INLINE: "access_key_id",
+    IdentityKind.SECRET: "secret_ref_name",
+    IdentityKind.SERVICE_ACCOUNT: "service_account_name",
+    IdentityKind.AMBIENT: "identity_kind",
+}
+# The fields of each reference: form field -> key in spec.awsAccess.<reference>.
+SECRET_REF_FIELDS = {
+    "secret_ref_name": "name",
+    "secret_ref_namespace": "namespace",
+    "access_key_id_key": "accessKeyIdKey",
+    "secret_access_key_key": "secretAccessKeyKey",
+    "session_token_key": "sessionTokenKey",
+}
+SERVICE_ACCOUNT_FIELDS = {
+    "service_account_name": "name",
+    "service_account_namespace": "namespace",
+    "audience": "audience",
+}
+REFERENCES = {
+    IdentityKind.SECRET: ("secretRef", SECRET_REF_FIELDS),
+    IdentityKind.SERVICE_ACCOUNT: ("serviceAccountRef", SERVICE_ACCOUNT_FIELDS),
+}
+ROLE_FIELDS = {"role_arn": "roleArn", "external_id": "externalId", "role_session_name": "roleSessionName"}
+COMPARED = ("secret_name", "identity_kind", "access_key_id", "role_arn", "region", "namespaces")
+
+
+def _text(
+    label: str, help_text: str = "", max_length: int = 253, placeholder: str = "", size: int = 40
+) -> forms.CharField:
+    attrs = {"placeholder": placeholder} if placeholder else {}
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=max_length,
+        help_text=help_text,
+        widget=forms.TextInput(attrs={"size": size, **attrs}),
+    )
 
 
 class NamespacesField(forms.Field):
@@ -57,11 +131,51 @@ class NamespacesField(forms.Field):
 
 
 class ResourceForm(forms.ModelForm):
+    kube_kind: Kind = NAMESPACED
+
     secret_access_key = forms.CharField(
         label="Secret access key",
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+    # Keys in a Secret (spec.awsAccess.secretRef)
+    secret_ref_name = _text("Secret name", "The Secret that holds the keys, e.g. aws-creds.")
+    secret_ref_namespace = _text(
+        "Secret namespace", "The namespace the Secret is in (required here).", max_length=63
+    )
+    # the Secret's data keys, on one line
+    access_key_id_key = _text("Key of the access key ID", placeholder=access.DEFAULT_KEYS[0], size=24)
+    secret_access_key_key = _text("Key of the secret key", placeholder=access.DEFAULT_KEYS[1], size=24)
+    session_token_key = _text(
+        "Key of a session token",
+        "Leave the data keys empty for the defaults shown. A session token is used when the Secret has one.",
+        placeholder=access.DEFAULT_KEYS[2],
+        size=24,
+    )
+    # A ServiceAccount's web identity (spec.awsAccess.serviceAccountRef)
+    service_account_name = _text(
+        "ServiceAccount name", "The ServiceAccount whose token assumes the role, e.g. ecr-puller."
+    )
+    service_account_namespace = _text(
+        "ServiceAccount namespace", "The namespace the ServiceAccount is in (required here).", max_length=63
+    )
+    audience = _text(
+        "Audience",
+        "The token's audience, as the role's trust policy expects it. Leave empty for the default.",
+        max_length=access.AUDIENCE_MAX,
+        placeholder=access.DEFAULT_AUDIENCE,
+    )
+    # The role assumed from the base identity
+    external_id = _text(
+        "External ID",
+        "Only if the role's trust policy requires one (sts:ExternalId). Not with a ServiceAccount.",
+        max_length=1224,
+    )
+    role_session_name = _text(
+        "Role session name",
+        "As CloudTrail records it. Leave empty for a name made of this resource's kind and name.",
+        max_length=64,
     )
     # The generation the page showed: the write is refused if the cluster's has moved on since.
     shown_generation = forms.IntegerField(required=False, widget=forms.HiddenInput)
@@ -69,18 +183,57 @@ class ResourceForm(forms.ModelForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.written: PullSecretResource | None = None
+        self.original_kind = self.instance.identity_kind
         if "region" not in self.fields:
             return  # a viewer's read-only page
         creating = not self.instance.pk
-        self.fields["secret_access_key"].help_text = NEW_HELP if creating else f"{KEEP_HELP} {NEW_HELP}"
+        key_help = NEW_HELP
+        if not creating:
+            inline = self.original_kind == IdentityKind.INLINE
+            key_help = f"{KEEP_HELP if inline else SWITCH_HELP} {NEW_HELP}"
+        self.fields["secret_access_key"].help_text = key_help
         self.fields["shown_generation"].initial = self.instance.generation
-        self.fields["region"].help_text = "AWS region of the registry, e.g. eu-west-1."
-        self.fields["access_key_id"].required = True
+        self.fields["region"].help_text = "AWS region of the registry (and of STS), e.g. eu-west-1."
+        self.fields["access_key_id"].label = "Access key ID"
+        self.fields["access_key_id"].help_text = "The IAM user's access key ID, e.g. AKIAIOSFODNN7EXAMPLE."
+        self._identity_field()
+        self._role_field()
+        self._initial_identity()
+
+    def _identity_field(self) -> None:
+        field = self.fields["identity_kind"]
+        field.label = "AWS identity"
+        field.choices = KIND_CHOICES
+        field.help_text = "Which credentials fetch the ECR token. Each choice shows the fields it needs."
+        if not access.ambient_allowed(self.kube_kind):
+            policy = settings.ECRCONTROL_AMBIENT_CREDENTIALS
+            who = f"{self.kube_kind.kind}s" if self.kube_kind.namespaced else "cluster-scoped resources"
+            field.help_text += " " + MSG_AMBIENT_NOT_HERE.format(who=who, policy=policy)
+
+    def _role_field(self) -> None:
+        field = self.fields["role_arn"]
+        field.label = "Role ARN"
+        field.help_text = (
+            "An IAM role to assume from the identity above, e.g. arn:aws:iam::123456789012:role/ecr-puller. "
+            "Required with a ServiceAccount; optional otherwise."
+        )
+
+    def _initial_identity(self) -> None:
+        """The identity fields from the row's spec.awsAccess (the mirror's, without any secret)."""
+        shown = self.instance.aws_access if isinstance(self.instance.aws_access, dict) else {}
+        values = {}
+        for reference, fields in REFERENCES.values():
+            ref = shown.get(reference) if isinstance(shown.get(reference), dict) else {}
+            values.update({name: ref.get(key, "") for name, key in fields.items()})
+        values.update({name: shown.get(key, "") for name, key in ROLE_FIELDS.items() if name != "role_arn"})
+        for name, value in values.items():
+            if name in self.fields and isinstance(value, str):
+                self.initial.setdefault(name, value)
 
     # -- checks made before anything is sent ---------------------------------------------------
     def clean_region(self) -> str:
         region = self.cleaned_data["region"].strip()
-        if not access.REGION_PATTERN.match(region):
+        if not access.REGION_PATTERN.fullmatch(region):
             raise forms.ValidationError(f"{region!r} is not an AWS region name: use one such as eu-west-1.")
         return region
 
@@ -93,14 +246,87 @@ class ResourceForm(forms.ModelForm):
     def clean_access_key_id(self) -> str:
         return self.cleaned_data["access_key_id"].strip()
 
+    def clean_secret_ref_namespace(self) -> str:
+        return _valid_namespace(self.cleaned_data["secret_ref_namespace"].strip())
+
+    def clean_service_account_namespace(self) -> str:
+        return _valid_namespace(self.cleaned_data["service_account_namespace"].strip())
+
     def clean(self) -> dict:
         data = super().clean()
-        if not data.get("secret_access_key"):
-            if not self.instance.pk:
-                self.add_error("secret_access_key", MSG_KEY_REQUIRED_CREATE)
-            elif "access_key_id" in data and data["access_key_id"] != self.initial.get("access_key_id"):
-                self.add_error("secret_access_key", MSG_KEY_REQUIRED_CHANGE)
+        kind = data.get("identity_kind")
+        if not kind:
+            return data
+        wanted = self._aws_access(kind, data)
+        self._check_identity(kind, wanted, data)
+        if kind == IdentityKind.INLINE:
+            self._check_key(data)
+        else:
+            data["secret_access_key"] = ""  # typed before another identity was chosen: not used
+        data["aws_access"] = wanted
         return data
+
+    def _aws_access(self, kind: str, data: dict) -> dict:
+        """spec.awsAccess's identity as the form describes it (no region, no secret key). A
+        reference keeps the fields of the row's own that the form has none for."""
+        found: dict = {}
+        if kind == IdentityKind.INLINE:
+            found["accessKeyId"] = data.get("access_key_id", "")
+        if kind in REFERENCES:
+            reference, fields = REFERENCES[kind]
+            shown = self.instance.aws_access if isinstance(self.instance.aws_access, dict) else {}
+            ref = dict(shown.get(reference) or {}) if self.original_kind == kind else {}
+            for name, key in fields.items():
+                if name not in self.fields:
+                    continue
+                value = (data.get(name) or "").strip()
+                if value:
+                    ref[key] = value
+                else:
+                    ref.pop(key, None)
+            found[reference] = ref
+        for name, key in ROLE_FIELDS.items():
+            value = (data.get(name) or "").strip()
+            if value:
+                found[key] = value
+        return found
+
+    def _check_identity(self, kind: str, wanted: dict, data: dict) -> None:
+        """Required fields of the chosen kind, then services.identity.access's rules, each message on
+        its field (unless that field already has an error)."""
+        required = {
+            IdentityKind.INLINE: "access_key_id",
+            IdentityKind.SECRET: "secret_ref_name",
+            IdentityKind.SERVICE_ACCOUNT: "service_account_name",
+        }.get(kind)
+        if required and not data.get(required) and required not in self._errors:
+            self.add_error(required, forms.ValidationError(self.fields[required].error_messages["required"]))
+            return
+        probe = {**wanted, "region": data.get("region", "")}
+        if kind == IdentityKind.INLINE:
+            probe["secretAccessKey"] = "(checked apart)"  # the key's own rules are _check_key's
+        namespace = data.get("namespace") or getattr(self.instance, "namespace", "")
+        body = {"metadata": {"namespace": namespace}, "spec": {"awsAccess": probe}}
+        for message in access.problems(self.kube_kind, body):
+            for path in writer.field_errors(message):
+                field = self.field_for(path, kind)
+                if field not in self._errors:
+                    self.add_error(field, message)
+
+    def field_for(self, path: str, kind: str) -> str | None:
+        """The form field a spec field path names (None: the form as a whole)."""
+        field = WHOLE_ACCESS.get(kind) if path == "spec.awsAccess" else FIELD_PATHS.get(path)
+        return field if field in self.fields else None
+
+    def _check_key(self, data: dict) -> None:
+        if data.get("secret_access_key"):
+            return
+        if not self.instance.pk:
+            self.add_error("secret_access_key", MSG_KEY_REQUIRED_CREATE)
+        elif self.original_kind != IdentityKind.INLINE:
+            self.add_error("secret_access_key", MSG_KEY_REQUIRED_SWITCH)
+        elif "access_key_id" in data and data["access_key_id"] != self.initial.get("access_key_id"):
+            self.add_error("secret_access_key", MSG_KEY_REQUIRED_CHANGE)
 
     # -- the write, as the last step of validation ------------------------------------------
     def full_clean(self) -> None:
@@ -112,15 +338,18 @@ class ResourceForm(forms.ModelForm):
         row = self.instance
         if row.pk and self.cleaned_data.get("shown_generation") is not None:
             row.generation = self.cleaned_data["shown_generation"]
+        row.aws_access = self.cleaned_data["aws_access"]
+        if row.identity_kind != IdentityKind.INLINE:
+            row.access_key_id = ""
         try:
             self.written = writer.save_to_cluster(row, self.cleaned_data.get("secret_access_key", ""))
         except writer.WriteConflict as exc:
             self.add_error(None, " ".join([str(exc), self._now_in_cluster()]).strip())
         except writer.WriteError as exc:
             for path, messages in exc.fields.items():
-                field = FIELD_PATHS.get(path)
+                field = self.field_for(path, row.identity_kind)
                 for message in messages:
-                    self.add_error(field if field in self.fields else None, message)
+                    self.add_error(field, message)
 
     def _now_in_cluster(self) -> str:
         """What the mirror (following the cluster) now holds that differs from the submitted form."""
@@ -144,10 +373,24 @@ def _valid_name(value: str) -> str:
     return value
 
 
+def _valid_namespace(value: str) -> str:
+    problem = specs.namespace_problem(value) if value else ""
+    if problem:
+        raise forms.ValidationError(problem)
+    return value
+
+
+IDENTITY_FIELDS = ("identity_kind", "access_key_id", "role_arn", "region")
+
+
 class NamespacedResourceForm(ResourceForm):
+    # An AWSECRImagePullSecret reads a Secret or ServiceAccount of its own namespace only.
+    secret_ref_namespace = None
+    service_account_namespace = None
+
     class Meta:
         model = NamespacedPullSecret
-        fields = ("cluster", "namespace", "name", "secret_name", "access_key_id", "region")
+        fields = ("cluster", "namespace", "name", "secret_name", *IDENTITY_FIELDS)
 
     def clean_namespace(self) -> str:
         namespace = self.cleaned_data["namespace"].strip()
@@ -158,11 +401,12 @@ class NamespacedResourceForm(ResourceForm):
 
 
 class ClusterResourceForm(ResourceForm):
+    kube_kind = CLUSTER
     namespaces = NamespacesField(help_text="The namespaces to put the Secret in, one per line.")
 
     class Meta:
         model = ClusterPullSecret
-        fields = ("cluster", "name", "secret_name", "namespaces", "access_key_id", "region")
+        fields = ("cluster", "name", "secret_name", "namespaces", *IDENTITY_FIELDS)
 
 
 class ClusterForm(forms.ModelForm):

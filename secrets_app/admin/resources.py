@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce
@@ -15,10 +16,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
 
-from ..choices import SecretState
+from ..choices import IdentityKind, SecretState
 from ..models import ClusterPullSecret, ManagedSecret, NamespacedPullSecret, PullSecretResource
 from ..services import writer
-from ..services.identity import refresh
+from ..services.identity import access, refresh
 from ..services.reporting import events
 from ..services.secrets.managed import secrets_by_namespace, targets
 from . import columns
@@ -26,10 +27,26 @@ from .filters import ExpiringSoonFilter, StatusFilter
 from .forms import ClusterResourceForm, NamespacedResourceForm
 
 MSG_REFRESH_STARTED = (
-    "Refresh started for access key {key} in {region}: a new token, and every Secret that uses it "
+    "Refresh started for {identity} in {region}: a new token, and every Secret that uses it "
     "rewritten within seconds."
 )
 MSG_REFRESH_LOG = "Refresh now requested."
+
+
+NAMED_AS = {
+    IdentityKind.SECRET: "the keys in Secret",
+    IdentityKind.SERVICE_ACCOUNT: "ServiceAccount",
+    IdentityKind.AMBIENT: "the operator's own identity",
+}
+
+
+def identity_words(identity: refresh.Identity) -> str:
+    """A refresh identity's name in words: "access key AKIA..." for inline keys, "the keys in Secret
+    team-a/aws-creds", "ServiceAccount team-a/puller as arn:...", "the operator's own identity"."""
+    first, _, rest = identity.access_key_id.partition(" ")
+    if first in NAMED_AS:
+        return f"{NAMED_AS[first]} {rest}".strip()
+    return f"access key {identity.access_key_id}"
 
 
 class FailingFirstChangeList(ChangeList):
@@ -41,8 +58,17 @@ class FailingFirstChangeList(ChangeList):
 
 class ResourceAdmin(admin.ModelAdmin):
     change_form_template = "admin/secrets_app/resource_change_form.html"
-    list_filter = ("cluster", StatusFilter, "reason", "region", ExpiringSoonFilter)
-    search_fields = ("name", "secret_name", "access_key_id", "reason", "message")
+    list_filter = ("cluster", StatusFilter, "reason", "identity_kind", "region", ExpiringSoonFilter)
+    search_fields = (
+        "name",
+        "secret_name",
+        "access_key_id",
+        "credentials_ref",
+        "role_arn",
+        "reason",
+        "message",
+    )
+    radio_fields = {"identity_kind": admin.VERTICAL}
     actions = ["refresh_now"]
     list_per_page = 50
     default_order = ("health", "name")  # failing first (see get_queryset's `health`)
@@ -88,13 +114,12 @@ class ResourceAdmin(admin.ModelAdmin):
         rows = list(queryset)
         started, refused = refresh.request_many(rows)
         for identity in started:
-            message = MSG_REFRESH_STARTED.format(key=identity.access_key_id, region=identity.region)
+            message = MSG_REFRESH_STARTED.format(identity=identity_words(identity), region=identity.region)
             self.message_user(request, message, messages.SUCCESS)
         for exc in refused:
             self.message_user(request, str(exc), messages.WARNING)
-        started_ids = {(i.access_key_id, i.region) for i in started}
         for row in rows:
-            if (row.access_key_id, row.region) in started_ids:
+            if refresh.identity_of(row) in started:
                 self.log_change(request, row, MSG_REFRESH_LOG)
 
     # -- the page ------------------------------------------------------------------------------
@@ -106,16 +131,50 @@ class ResourceAdmin(admin.ModelAdmin):
     def get_fieldsets(self, request: HttpRequest, obj=None) -> list:
         if obj is None or self.has_change_permission(request, obj):
             return super().get_fieldsets(request, obj)
-        write_only = ("secret_access_key", "shown_generation")  # not shown to who cannot write
+        # A viewer's page: read-only, without the write-only fields, the identity in words.
+        main = self.fieldsets[0][1]["fields"]
         shown_as = {"namespaces": "namespace_list"}  # a list, not JSON
+        inline = obj.identity_kind == IdentityKind.INLINE
+        identity = (
+            "identity_description",
+            *(("access_key_id",) if inline else ()),
+            "region",
+            "role_description",
+        )
         return [
-            (title, {**opts, "fields": [shown_as.get(f, f) for f in opts["fields"] if f not in write_only]})
-            for title, opts in super().get_fieldsets(request, obj)
+            (None, {"fields": [shown_as.get(f, f) for f in main]}),
+            ("AWS access", {"fields": identity}),
         ]
 
     @admin.display(description="namespaces")
     def namespace_list(self, obj: PullSecretResource) -> str:
         return ", ".join(targets(obj))
+
+    @admin.display(description="AWS identity")
+    def identity_description(self, obj: PullSecretResource) -> str:
+        shown = obj.aws_access if isinstance(obj.aws_access, dict) else {}
+        kind = obj.identity_kind
+        words = IdentityKind(kind).label if kind in IdentityKind.values else kind
+        details = []
+        if kind == IdentityKind.SECRET:
+            ref = shown.get("secretRef") if isinstance(shown.get("secretRef"), dict) else {}
+            keys = [
+                ref.get(f) or default
+                for f, default in zip(SECRET_KEY_FIELDS, access.DEFAULT_KEYS, strict=True)
+            ]
+            details = [obj.credentials_ref, "keys " + ", ".join(keys)]
+        elif kind == IdentityKind.SERVICE_ACCOUNT:
+            ref = shown.get("serviceAccountRef") if isinstance(shown.get("serviceAccountRef"), dict) else {}
+            details = [obj.credentials_ref, "audience " + (ref.get("audience") or access.DEFAULT_AUDIENCE)]
+        return f"{words}: {'; '.join(details)}" if details else words
+
+    @admin.display(description="role")
+    def role_description(self, obj: PullSecretResource) -> str:
+        shown = obj.aws_access if isinstance(obj.aws_access, dict) else {}
+        if not obj.role_arn:
+            return "-"
+        extra = [f"{label} {shown[key]}" for key, label in ROLE_EXTRAS if shown.get(key)]
+        return "; ".join([obj.role_arn, *extra])
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict:
         initial = super().get_changeform_initial_data(request)
@@ -179,10 +238,26 @@ class ResourceAdmin(admin.ModelAdmin):
         except refresh.RefreshRefused as exc:
             self.message_user(request, str(exc), messages.WARNING)
         else:
-            message = MSG_REFRESH_STARTED.format(key=identity.access_key_id, region=identity.region)
+            message = MSG_REFRESH_STARTED.format(identity=identity_words(identity), region=identity.region)
             self.message_user(request, message, messages.SUCCESS)
             self.log_change(request, obj, MSG_REFRESH_LOG)
         return HttpResponseRedirect(reverse(self._url_name("change"), args=[obj.pk]))
+
+    # -- the admin's history ------------------------------------------------------------------
+    # Its entries name the model by content type, from a per-process cache that goes stale if the
+    # table is re-created while the web role runs (a database restore; the tests' flushes): the
+    # entry would then fail its foreign key. Read afresh, as the REST API's entries are.
+    def log_addition(self, request: HttpRequest, obj, message):
+        ContentType.objects.clear_cache()
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request: HttpRequest, obj, message):
+        ContentType.objects.clear_cache()
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request: HttpRequest, queryset):
+        ContentType.objects.clear_cache()
+        return super().log_deletions(request, queryset)
 
     # -- writes: through services.writer only ---------------------------------------------------
     def save_form(self, request: HttpRequest, form, change: bool):
@@ -223,16 +298,76 @@ class ResourceAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(reverse(self._url_name("change"), args=[object_id]))
 
 
-COLUMNS = ("secrets_ok", columns.expires, columns.next_refresh, columns.last_refresh, "cluster")
+COLUMNS = (
+    columns.identity,
+    columns.role,
+    "secrets_ok",
+    columns.expires,
+    columns.next_refresh,
+    columns.last_refresh,
+    "cluster",
+)
+SECRET_KEY_FIELDS = ("accessKeyIdKey", "secretAccessKeyKey", "sessionTokenKey")
+ROLE_EXTRAS = (("externalId", "external ID"), ("roleSessionName", "session name"))
 
 
-ACCESS = ("AWS access", {"fields": ("access_key_id", "secret_access_key", "region", "shown_generation")})
+def identity_fieldsets(namespaced: bool) -> tuple:
+    """The AWS identity's part of the form: the kind, then a fieldset per kind (the page shows the
+    chosen kind's only), then the role, which any kind may assume."""
+    own = " in this resource's namespace" if namespaced else ""
+    ref_namespace = () if namespaced else ("secret_ref_namespace",)
+    sa_namespace = () if namespaced else ("service_account_namespace",)
+    return (
+        ("AWS access", {"fields": ("identity_kind", "region", "shown_generation")}),
+        (
+            "Keys in the resource",
+            {"classes": ("identity", "identity-inline"), "fields": ("access_key_id", "secret_access_key")},
+        ),
+        (
+            "Keys in a Secret",
+            {
+                "classes": ("identity", "identity-secret"),
+                "description": f"A Secret{own} whose data holds the access key ID and the secret access "
+                "key (e.g. <code>kubectl create secret generic aws-creds --from-literal=AWS_ACCESS_KEY_ID=… "
+                "--from-literal=AWS_SECRET_ACCESS_KEY=…</code>). The operator reads it when it fetches a "
+                "token, and again when it changes; ecrcontrol never stores or shows the keys.",
+                "fields": (
+                    "secret_ref_name",
+                    *ref_namespace,
+                    ("access_key_id_key", "secret_access_key_key", "session_token_key"),
+                ),
+            },
+        ),
+        (
+            "ServiceAccount web identity",
+            {
+                "classes": ("identity", "identity-serviceAccount"),
+                "description": f"A ServiceAccount{own}: ecrcontrol requests a short-lived token for it and "
+                "assumes the role below with it (AssumeRoleWithWebIdentity), as IRSA does for pods. The "
+                "role's trust policy must trust the cluster's service account issuer for "
+                "<code>system:serviceaccount:NAMESPACE:NAME</code> and the audience.",
+                "fields": ("service_account_name", *sa_namespace, "audience"),
+            },
+        ),
+        (
+            "Role to assume",
+            {
+                "classes": ("identity-role",),
+                "description": "Optional, except with a ServiceAccount: the identity above assumes this "
+                "IAM role (STS) and the role's credentials fetch the token.",
+                "fields": ("role_arn", "external_id", "role_session_name"),
+            },
+        ),
+    )
 
 
 @admin.register(NamespacedPullSecret)
 class NamespacedPullSecretAdmin(ResourceAdmin):
     form = NamespacedResourceForm
-    fieldsets = ((None, {"fields": ("cluster", "namespace", "name", "secret_name")}), ACCESS)
+    fieldsets = (
+        (None, {"fields": ("cluster", "namespace", "name", "secret_name")}),
+        *identity_fieldsets(True),
+    )
     list_display = ("__str__", columns.status, *COLUMNS)
     search_fields = ("namespace", *ResourceAdmin.search_fields)
     default_order = ("health", "namespace", "name")
@@ -241,6 +376,9 @@ class NamespacedPullSecretAdmin(ResourceAdmin):
 @admin.register(ClusterPullSecret)
 class ClusterPullSecretAdmin(ResourceAdmin):
     form = ClusterResourceForm
-    fieldsets = ((None, {"fields": ("cluster", "name", "secret_name", "namespaces")}), ACCESS)
+    fieldsets = (
+        (None, {"fields": ("cluster", "name", "secret_name", "namespaces")}),
+        *identity_fieldsets(False),
+    )
     list_display = ("name", columns.status, *COLUMNS)
     search_fields = ("namespaces", *ResourceAdmin.search_fields)

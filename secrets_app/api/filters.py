@@ -13,6 +13,7 @@ from django.db.models import F
 
 from ..choices import ResourceKind, SecretState
 from ..models import ClusterPullSecret, ManagedSecret, NamespacedPullSecret
+from ..services.identity import access
 from ..services.reporting.summary import RESOURCE_STATES
 
 MSG_EMPTY_TIME = "give a date and time, e.g. 2026-12-01T06:00:00Z, or leave the parameter out."
@@ -70,6 +71,15 @@ class ResourceFilter(django_filters.FilterSet):
     region = django_filters.CharFilter(help_text="AWS region, e.g. eu-west-1.")
     secretName = django_filters.CharFilter(field_name="secret_name", help_text="The managed Secret's name.")
     accessKeyId = django_filters.CharFilter(field_name="access_key_id", help_text="The AWS access key ID.")
+    identity = django_filters.ChoiceFilter(
+        field_name="identity_kind",
+        choices=[(kind, kind) for kind in access.KINDS],
+        help_text="The base AWS identity: inline (keys in the resource), secret (keys in a Secret), "
+        "serviceAccount (a ServiceAccount's web identity) or ambient (the operator's own).",
+    )
+    roleArn = django_filters.CharFilter(
+        field_name="role_arn", help_text="The IAM role assumed, exactly (its ARN)."
+    )
     expiresBefore = TimeFilter(
         field_name="expires_at",
         lookup_expr="lt",

@@ -162,8 +162,10 @@ def resource_views(kind: str):
             ),
             "create": extend_schema(
                 summary=f"Create a {kind} in its cluster",
-                description="Written to the cluster (its admission webhooks included) before the answer; "
-                "spec.awsAccess.secretAccessKey is required. The status follows once the controller "
+                description="Written to the cluster (its admission webhooks included) before the answer. "
+                "spec.awsAccess names the AWS identity: accessKeyId with secretAccessKey, a secretRef, a "
+                "serviceAccountRef with roleArn, or none of them for the operator's own credentials "
+                "(where allowed); roleArn assumes a role from it. The status follows once the controller "
                 "has reconciled it (GET it again, or poll).",
                 parameters=[*ALWAYS, ETAG, LOCATION],
                 responses={201: serializer, **{k: v for k, v in write.items() if k not in (404, 412)}},
@@ -171,13 +173,17 @@ def resource_views(kind: str):
             "update": extend_schema(
                 summary=f"Replace a {kind}'s spec",
                 description="The whole object, as read with GET: metadata (which cannot change) and "
-                "the whole spec. secretAccessKey may be left out unless accessKeyId changes.",
+                "the whole spec. secretAccessKey may be left out unless accessKeyId changes (or is new). "
+                "An identity field left out is removed.",
                 parameters=[*ALWAYS, ETAG, IF_MATCH],
                 responses={200: serializer, **write},
             ),
             "partial_update": extend_schema(
                 summary=f"Change part of a {kind}'s spec",
-                description="Only the fields given change (spec.namespaces is replaced as a whole).",
+                description="Only the fields given change (spec.namespaces, spec.awsAccess.secretRef and "
+                "spec.awsAccess.serviceAccountRef are replaced as a whole). Giving one base identity "
+                "(accessKeyId/secretAccessKey, secretRef or serviceAccountRef) replaces the current one; "
+                "null removes a field (e.g. roleArn).",
                 parameters=[*ALWAYS, ETAG, IF_MATCH],
                 responses={200: serializer, **write},
             ),
@@ -194,7 +200,7 @@ def resource_views(kind: str):
                 responses={
                     202: RefreshStartedSerializer,
                     404: NOT_FOUND,
-                    409: error("The resource has no access key ID and region yet: fix its spec first."),
+                    409: error("The resource has no AWS identity and region yet: fix its spec first."),
                     **COMMON,
                 },
             ),

@@ -1,9 +1,14 @@
 """The REST API's representation: Kubernetes-shaped `metadata`, `spec` and `status`.
 
 A resource reads from its mirror row. A write is validated here with the same rules as the
-dashboard and the webhooks (services.specs), then sent to the cluster through services.writer;
-the answer is the row the writer returns. `spec.awsAccess.secretAccessKey` is write-only: it is
-passed to the writer and never read back, stored or echoed in an error.
+dashboard and the webhooks (services.specs, services.identity.access), then sent to the cluster
+through services.writer; the answer is the row the writer returns.
+`spec.awsAccess.secretAccessKey` is write-only: it is passed to the writer and never read back,
+stored or echoed in an error.
+
+spec.awsAccess names one base identity (inline keys, secretRef, serviceAccountRef, or none: the
+operator's own) and optionally a role. A PATCH changes only the fields it gives, except that naming
+a base identity replaces the current one (its fields are removed), and `null` removes a field.
 """
 
 from __future__ import annotations
@@ -12,11 +17,13 @@ from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..kube.kinds import CLUSTER, NAMESPACED
+from ..choices import IdentityKind
+from ..kube.kinds import CLUSTER, NAMESPACED, Kind
 from ..models import Cluster, ClusterPullSecret, ManagedSecret, NamespacedPullSecret, PullSecretResource
 from ..services import specs, writer
 from ..services.identity import access
 from ..services.secrets import managed
+from .errors import nested
 
 MSG_UNKNOWN = "unknown field: remove it (see the schema at /api/schema/ for the fields there are)."
 MSG_NOT_A_STRING = "must be a string."
@@ -26,6 +33,9 @@ MSG_KEY_TO_CREATE = "required to create the resource: the secret access key of a
 MSG_KEY_TO_CHANGE = (
     "required when accessKeyId changes: give the secret access key of the new accessKeyId "
     "(the old key is not reused)."
+)
+MSG_KEY_TO_SWITCH = (
+    "required to switch to accessKeyId and secretAccessKey: give the secret access key of accessKeyId."
 )
 MSG_NO_CLUSTER = "no cluster is configured: add one in the admin (Clusters) first."
 MSG_WHICH_CLUSTER = "required when ecrcontrol manages several clusters: one of {names}."
@@ -152,29 +162,293 @@ class NamespacedMetadataSerializer(ClusterMetadataSerializer):
 
 
 # -- spec ----------------------------------------------------------------------------------------
-class AwsAccessSerializer(StrictSerializer):
-    """The AWS identity whose ECR token goes into the Secret."""
+RefNameField = _schema(StringField, pattern=access.NAME_PATTERN.pattern, maxLength=253)
+SecretKeyField = _schema(StringField, pattern=access.SECRET_KEY_PATTERN.pattern, maxLength=253)
 
-    accessKeyId = StringField(source="access_key_id", max_length=128, help_text="The AWS access key ID.")
+
+class ReferenceSerializer(StrictSerializer):
+    # A Secret or ServiceAccount named in spec.awsAccess; its fields are read as stored (no docstring:
+    # the schema would show it as every subclass's description).
+    FIELD = ""
+
+    def to_representation(self, ref: dict) -> dict:
+        return {name: ref[name] for name in self.fields if name in ref}
+
+
+def _ref_name(field: str, what: str) -> StringField:
+    return RefNameField(
+        max_length=253,
+        error_messages={"required": access.MSG_NOT_AN_OBJECT.format(field=field)},
+        help_text=f"The {what}'s name (a DNS-1123 subdomain).",
+    )
+
+
+def _ref_namespace(field: str, what: str, required: bool) -> StringField:
+    if required:
+        help_text = (
+            f"The {what}'s namespace. Required: a ClusterAWSECRImagePullSecret has no namespace of its own."
+        )
+    else:
+        help_text = f"The {what}'s namespace: leave it out (or give the resource's own; no other is allowed)."
+    return NamespaceField(
+        max_length=63,
+        required=required,
+        error_messages={"required": access.MSG_REF_NAMESPACE_MISSING.format(field=field, what=what)},
+        help_text=help_text,
+    )
+
+
+def _secret_key(what: str, default: str) -> StringField:
+    return SecretKeyField(
+        max_length=253,
+        required=False,
+        help_text=f"The key of {what} in the Secret's data. Default {default}.",
+    )
+
+
+class SecretRefSerializer(ReferenceSerializer):
+    """Keys of an IAM identity in a Secret in the resource's own namespace, instead of accessKeyId and
+    secretAccessKey in the resource (e.g. `kubectl create secret generic aws-creds
+    --from-literal=AWS_ACCESS_KEY_ID=... --from-literal=AWS_SECRET_ACCESS_KEY=...`). Read by the
+    controller when it fetches a token and whenever the Secret changes; never copied, stored or shown."""
+
+    name = _ref_name("secretRef", "Secret")
+    namespace = _ref_namespace("secretRef", "Secret", required=False)
+    accessKeyIdKey = _secret_key("the access key ID", access.DEFAULT_KEYS[0])
+    secretAccessKeyKey = _secret_key("the secret access key", access.DEFAULT_KEYS[1])
+    sessionTokenKey = _secret_key("a session token (used when the Secret has one)", access.DEFAULT_KEYS[2])
+
+
+class ClusterSecretRefSerializer(SecretRefSerializer):
+    """Keys of an IAM identity in a Secret (namespace required), instead of accessKeyId and
+    secretAccessKey in the resource. Read by the controller when it fetches a token and whenever the
+    Secret changes; never copied, stored or shown."""
+
+    namespace = _ref_namespace("secretRef", "Secret", required=True)
+
+
+class ServiceAccountRefSerializer(ReferenceSerializer):
+    """A ServiceAccount in the resource's own namespace whose web identity assumes roleArn (required),
+    as IRSA does for pods: a short-lived token from the TokenRequest API, then STS
+    AssumeRoleWithWebIdentity. No key is stored anywhere."""
+
+    name = _ref_name("serviceAccountRef", "ServiceAccount")
+    namespace = _ref_namespace("serviceAccountRef", "ServiceAccount", required=False)
+    audience = StringField(
+        max_length=access.AUDIENCE_MAX,
+        required=False,
+        help_text="The token's audience, as the role's trust policy expects it. "
+        f"Default {access.DEFAULT_AUDIENCE}.",
+    )
+
+
+class ClusterServiceAccountRefSerializer(ServiceAccountRefSerializer):
+    """A ServiceAccount (namespace required) whose web identity assumes roleArn (required), as IRSA
+    does for pods: a short-lived token from the TokenRequest API, then STS
+    AssumeRoleWithWebIdentity. No key is stored anywhere."""
+
+    namespace = _ref_namespace("serviceAccountRef", "ServiceAccount", required=True)
+
+
+# Which base identity each spec.awsAccess field belongs to; the others are the region and the role's.
+BASES = {
+    "accessKeyId": access.INLINE,
+    "secretAccessKey": access.INLINE,
+    "secretRef": access.SECRET,
+    "serviceAccountRef": access.SERVICE_ACCOUNT,
+}
+OPTIONAL_SHOWN = ("secretRef", "serviceAccountRef", "externalId", "roleSessionName")
+KEY_PLACEHOLDER = "(checked apart)"  # stands in for a secret key that is kept, in access.problems
+
+
+class AwsAccessSerializer(StrictSerializer):
+    """The AWS identity whose ECR token goes into the Secret: exactly one of accessKeyId and
+    secretAccessKey, secretRef, serviceAccountRef (with roleArn), or none of them for the operator's
+    own credentials where the administrator allows it; roleArn assumes a role from it. A PATCH that
+    names one base identity replaces the current one; null removes a field."""
+
+    accessKeyId = StringField(
+        required=False,
+        allow_null=True,
+        max_length=128,
+        help_text="The AWS access key ID (keys in the resource); set secretAccessKey with it.",
+    )
     secretAccessKey = StringField(
-        source="secret_access_key",
         write_only=True,
         required=False,
+        allow_null=True,
         max_length=1024,
         style={"input_type": "password"},
         help_text="Write-only: sent to the cluster object, never stored by ecrcontrol nor returned. "
-        "Required on create and whenever accessKeyId changes; left out, the current key is kept.",
+        "Required with a new accessKeyId (on create, when it changes, or when switching to keys in the "
+        "resource); left out, the current key is kept.",
     )
     region = _schema(StringField, pattern=access.REGION_PATTERN.pattern, maxLength=32)(
-        max_length=32, help_text="The registry's AWS region, e.g. eu-west-1."
+        max_length=32, help_text="The registry's AWS region (and STS's), e.g. eu-west-1."
+    )
+    secretRef = SecretRefSerializer(required=False, allow_null=True)
+    serviceAccountRef = ServiceAccountRefSerializer(required=False, allow_null=True)
+    roleArn = _schema(StringField, pattern=access.ROLE_ARN_PATTERN.pattern, maxLength=2048)(
+        required=False,
+        allow_null=True,
+        max_length=2048,
+        help_text="An IAM role to assume from the base identity, e.g. "
+        "arn:aws:iam::123456789012:role/ecr-puller (STS AssumeRole, or AssumeRoleWithWebIdentity with "
+        "serviceAccountRef, which requires it). The role needs ecr:GetAuthorizationToken.",
+    )
+    externalId = _schema(StringField, pattern=access.EXTERNAL_ID_PATTERN.pattern, maxLength=1224)(
+        required=False,
+        allow_null=True,
+        max_length=1224,
+        help_text="The external ID the role's trust policy requires (sts:ExternalId). Only with roleArn, "
+        "and not with serviceAccountRef.",
+    )
+    roleSessionName = _schema(StringField, pattern=access.SESSION_NAME_PATTERN.pattern, maxLength=64)(
+        required=False,
+        allow_null=True,
+        max_length=64,
+        help_text="The role session's name, as CloudTrail records it. Only with roleArn. Default: one "
+        "made of the resource's kind, namespace and name.",
     )
 
     def validate_region(self, value: str) -> str:
-        if not access.REGION_PATTERN.match(value):
+        if not access.REGION_PATTERN.fullmatch(value):
             raise serializers.ValidationError(
                 f"{value!r} is not an AWS region name: use one such as eu-west-1."
             )
         return value
+
+    # -- reading: the mirror's spec.awsAccess, without the secret key ---------------------------
+    def to_representation(self, row: PullSecretResource) -> dict:
+        shown = row.aws_access if isinstance(row.aws_access, dict) else {}
+        found = {}
+        if row.identity_kind == IdentityKind.INLINE:
+            found["accessKeyId"] = row.access_key_id
+        found["region"] = row.region
+        if row.role_arn:
+            found["roleArn"] = row.role_arn
+        for name in OPTIONAL_SHOWN:
+            value = shown.get(name)
+            if isinstance(value, dict):
+                found[name] = self.fields[name].to_representation(value)
+            elif isinstance(value, str) and value:
+                found[name] = value
+        return found
+
+    # -- writing: the whole spec.awsAccess checked at once, as the webhook will ------------------
+    def validate(self, attrs: dict) -> dict:
+        row: PullSecretResource | None = self.root.instance
+        wanted = self._merged(attrs, row, self.root.partial)
+        region = wanted.pop("region", row.region if row else "")
+        key = wanted.pop("secretAccessKey", None) or ""
+        kind = access.kind_of(wanted)
+        namespace = self._namespace(row)
+        errors = by_field(self._problems(wanted, region, key, namespace, row))
+        problem = self._key_problem(kind, wanted, key, row)
+        if problem:
+            errors.setdefault("secretAccessKey", []).append(problem)
+        if errors:
+            raise serializers.ValidationError(nested(errors))
+        summary = access.summary(_body(namespace, {**wanted, "region": region}))
+        return {
+            "region": region,
+            "secret_access_key": key,
+            "identity_kind": kind,
+            "access_key_id": wanted.get("accessKeyId", "") if kind == access.INLINE else "",
+            "role_arn": summary["role_arn"],
+            "credentials_ref": summary["reference"],
+            "aws_access": summary["aws_access"],
+        }
+
+    @staticmethod
+    def _merged(attrs: dict, row: PullSecretResource | None, partial: bool) -> dict:
+        """spec.awsAccess as it is to be: the fields given (a create, a PUT), or the row's with the
+        given ones changed (a PATCH: naming a base identity drops the current one's fields)."""
+        if row is None or not partial:
+            return {k: v for k, v in attrs.items() if v is not None}
+        wanted = current_access(row)
+        named = {BASES[k] for k, v in attrs.items() if k in BASES and v is not None}
+        if named:
+            wanted = {k: v for k, v in wanted.items() if k not in BASES or BASES[k] in named}
+        for name, value in attrs.items():
+            if value is None:
+                wanted.pop(name, None)
+            else:
+                wanted[name] = value
+        return wanted
+
+    def _namespace(self, row: PullSecretResource | None) -> str:
+        """The resource's namespace, which a namespaced resource's references must be in."""
+        if row is not None:
+            return getattr(row, "namespace", "")
+        data = self.root.initial_data if isinstance(self.root.initial_data, dict) else {}
+        metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+        namespace = metadata.get("namespace")
+        return namespace if isinstance(namespace, str) else ""
+
+    def _problems(
+        self, wanted: dict, region: str, key: str, namespace: str, row: PullSecretResource | None
+    ) -> list[str]:
+        """access.problems of the new spec.awsAccess; on an update, without those the current one
+        already has (the validating webhook does not hold them against an edit either)."""
+        kube_kind = self.root.kube_kind
+        probe = {**wanted, "region": region}
+        if access.kind_of(wanted) == access.INLINE or key:
+            probe["secretAccessKey"] = key or KEY_PLACEHOLDER  # kept, or missing: see _key_problem
+        found = access.problems(kube_kind, _body(namespace, probe))
+        if row is not None and found:
+            current = {**current_access(row), "region": row.region}
+            if row.identity_kind == IdentityKind.INLINE:
+                current["secretAccessKey"] = KEY_PLACEHOLDER
+            before = set(access.problems(kube_kind, _body(namespace, current)))
+            found = [message for message in found if message not in before]
+        return found
+
+    @staticmethod
+    def _key_problem(kind: str, wanted: dict, key: str, row: PullSecretResource | None) -> str:
+        """Inline keys: a new accessKeyId (on create, changed, or switched to) needs its secret key."""
+        if kind != access.INLINE or key:
+            return ""
+        if row is None:
+            return MSG_KEY_TO_CREATE
+        if row.identity_kind != IdentityKind.INLINE:
+            return MSG_KEY_TO_SWITCH
+        if wanted.get("accessKeyId") != row.access_key_id:
+            return MSG_KEY_TO_CHANGE
+        return ""
+
+
+def current_access(row: PullSecretResource) -> dict:
+    """The row's spec.awsAccess without the region (and, as always, without the secret key)."""
+    shown = row.aws_access if isinstance(row.aws_access, dict) else {}
+    found = {k: v for k, v in shown.items() if k not in ("region", "accessKeyId", "secretAccessKey")}
+    if row.identity_kind == IdentityKind.INLINE:
+        found["accessKeyId"] = row.access_key_id
+    return found
+
+
+def by_field(messages: list[str]) -> dict[str, list[str]]:
+    """access.problems' messages under the field each names, relative to spec.awsAccess."""
+    fields: dict[str, list[str]] = {}
+    for message in messages:
+        for path, parts in writer.field_errors(message).items():
+            relative = path.removeprefix("spec.awsAccess").lstrip(".") or "non_field_errors"
+            fields.setdefault(relative, []).extend(parts)
+    return fields
+
+
+def _body(namespace: str, aws_access: dict) -> dict:
+    return {"metadata": {"namespace": namespace}, "spec": {"awsAccess": aws_access}}
+
+
+class ClusterAwsAccessSerializer(AwsAccessSerializer):
+    """The AWS identity whose ECR token goes into the Secrets: exactly one of accessKeyId and
+    secretAccessKey, secretRef, serviceAccountRef (with roleArn), or none of them for the operator's
+    own credentials where the administrator allows it; roleArn assumes a role from it. A PATCH that
+    names one base identity replaces the current one; null removes a field."""
+
+    secretRef = ClusterSecretRefSerializer(required=False, allow_null=True)
+    serviceAccountRef = ClusterServiceAccountRefSerializer(required=False, allow_null=True)
 
 
 class NamespacedSpecSerializer(StrictSerializer):
@@ -194,6 +468,8 @@ class NamespacedSpecSerializer(StrictSerializer):
 class ClusterSpecSerializer(NamespacedSpecSerializer):
     """What the resource asks for, as in the CRD: the Secret's name, the namespaces to put it in,
     and the AWS identity."""
+
+    awsAccess = ClusterAwsAccessSerializer(source="*", help_text="The AWS identity that reads from ECR.")
 
     namespaces = serializers.ListField(
         child=NamespaceField(max_length=63),
@@ -222,6 +498,18 @@ class NamespaceResultSerializer(serializers.Serializer):
     error = serializers.CharField(help_text="The last error writing this Secret; empty when none.")
 
 
+class IdentityStatusSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=list(access.KINDS),
+        help_text="The base identity: inline (keys in the resource), secret (keys in a Secret), "
+        "serviceAccount (a ServiceAccount's web identity) or ambient (the operator's own).",
+    )
+    roleArn = serializers.CharField(required=False, help_text="The role assumed from it, if any.")
+    accessKeyIdSuffix = serializers.CharField(
+        required=False, help_text="The last 4 characters of the access key ID, for keys in the resource."
+    )
+
+
 class StatusSerializer(serializers.Serializer):
     ready = serializers.BooleanField(
         allow_null=True, help_text="The Ready condition: true, false (failing) or null (not reconciled yet)."
@@ -237,7 +525,22 @@ class StatusSerializer(serializers.Serializer):
     lastRefreshTime = serializers.DateTimeField(source="last_refresh", allow_null=True)
     nextRefreshTime = serializers.DateTimeField(source="next_refresh", allow_null=True)
     observedGeneration = serializers.IntegerField(source="observed_generation", allow_null=True)
+    identity = serializers.SerializerMethodField(
+        help_text="The AWS identity the controller uses for the current generation (nothing secret); "
+        "null until it has processed it."
+    )
     namespaces = serializers.SerializerMethodField(help_text="The managed Secret in each namespace.")
+
+    @extend_schema_field(IdentityStatusSerializer(allow_null=True))
+    def get_identity(self, row: PullSecretResource) -> dict | None:
+        if row.observed_generation is None or row.observed_generation != row.generation:
+            return None
+        found = {"kind": row.identity_kind}
+        if row.role_arn:
+            found["roleArn"] = row.role_arn
+        if row.identity_kind == IdentityKind.INLINE and row.access_key_id:
+            found["accessKeyIdSuffix"] = row.access_key_id[-4:]
+        return found
 
     @extend_schema_field(NamespaceResultSerializer(many=True))
     def get_namespaces(self, row: PullSecretResource) -> list[dict]:
@@ -268,6 +571,7 @@ class ResourceListSerializer(serializers.ListSerializer):
 
 class ResourceSerializer(StrictSerializer):
     model: type[PullSecretResource]
+    kube_kind: Kind
 
     id = serializers.IntegerField(
         read_only=True, help_text="ecrcontrol's id of the resource: the {id} in URLs."
@@ -301,8 +605,6 @@ class ResourceSerializer(StrictSerializer):
             else:
                 message = MSG_WHICH_CLUSTER.format(names=", ".join(names)) if names else MSG_NO_CLUSTER
                 errors["metadata"] = {"cluster": [message]}
-        if not attrs.get("secret_access_key"):
-            errors["spec"] = {"awsAccess": {"secretAccessKey": [MSG_KEY_TO_CREATE]}}
         if errors:
             raise serializers.ValidationError(errors)
 
@@ -313,12 +615,8 @@ class ResourceSerializer(StrictSerializer):
             for field in ("cluster", "name", "namespace")
             if field in attrs and attrs[field] != getattr(row, field)
         }
-        errors: dict = {"metadata": changed} if changed else {}
-        new_key_id = attrs.get("access_key_id", row.access_key_id) != row.access_key_id
-        if new_key_id and not attrs.get("secret_access_key"):
-            errors["spec"] = {"awsAccess": {"secretAccessKey": [MSG_KEY_TO_CHANGE]}}
-        if errors:
-            raise serializers.ValidationError(errors)
+        if changed:
+            raise serializers.ValidationError({"metadata": changed})
 
     def create(self, validated_data: dict) -> PullSecretResource:
         key = validated_data.pop("secret_access_key", "")
@@ -335,6 +633,7 @@ class NamespacedPullSecretSerializer(ResourceSerializer):
     """An AWSECRImagePullSecret: one Secret in its own namespace."""
 
     model = NamespacedPullSecret
+    kube_kind = NAMESPACED
     apiVersion = _schema(ConstantField, enum=[NAMESPACED.api_version])(NAMESPACED.api_version)
     kind = _schema(ConstantField, enum=[NAMESPACED.kind])(NAMESPACED.kind)
     metadata = NamespacedMetadataSerializer(source="*")
@@ -348,6 +647,7 @@ class ClusterPullSecretSerializer(ResourceSerializer):
     """A ClusterAWSECRImagePullSecret: the same Secret in each listed namespace."""
 
     model = ClusterPullSecret
+    kube_kind = CLUSTER
     apiVersion = _schema(ConstantField, enum=[CLUSTER.api_version])(CLUSTER.api_version)
     kind = _schema(ConstantField, enum=[CLUSTER.kind])(CLUSTER.kind)
     metadata = ClusterMetadataSerializer(source="*")
@@ -433,5 +733,11 @@ class SummarySerializer(serializers.Serializer):
 
 class RefreshStartedSerializer(serializers.Serializer):
     detail = serializers.CharField()
-    accessKeyId = serializers.CharField()
+    identity = serializers.CharField(
+        help_text="The AWS identity refreshed, named without anything secret: the access key ID for keys "
+        "in the resource, else its kind and the Secret or ServiceAccount it reads (and the role it assumes)."
+    )
+    accessKeyId = serializers.CharField(
+        help_text="The access key ID, for keys in the resource; empty for the other identities."
+    )
     region = serializers.CharField()

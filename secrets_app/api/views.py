@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ..choices import IdentityKind
 from ..models import Cluster, ClusterPullSecret, ManagedSecret, NamespacedPullSecret, PullSecretResource
 from ..services import connectivity, writer
 from ..services.identity import refresh
@@ -23,7 +24,7 @@ from . import access, errors, etags, filters, schema, serializers
 from .parsers import BoundedJSONParser
 
 MSG_REFRESH_STARTED = (
-    "refresh started for access key {key} in {region}: a new token, and every Secret that uses it "
+    "refresh started for {identity} in {region}: a new token, and every Secret that uses it "
     "rewritten within seconds."
 )
 MSG_REFRESH_LOG = "Refresh now requested (REST API)."
@@ -177,14 +178,23 @@ class ResourceViewSet(ApiMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelV
         serializer_class=serializers.RefreshStartedSerializer,
     )
     def refresh(self, request: Request, *args, **kwargs) -> Response:
-        """Ask for a refresh now: a new ECR token for the resource's access key and region, and every
-        Secret that uses it (in every resource) rewritten. At most one per access key and region per
+        """Ask for a refresh now: a new ECR token for the resource's AWS identity and region, and every
+        Secret that uses it (in every resource) rewritten. At most one per AWS identity and region per
         ECRCONTROL_MANUAL_REFRESH_SECONDS, shared with the dashboard's button (429 with Retry-After)."""
         row = self.get_object()
         identity = refresh.request(row)
         self._log(row, CHANGE, MSG_REFRESH_LOG)
-        message = MSG_REFRESH_STARTED.format(key=identity.access_key_id, region=identity.region)
-        body = {"detail": message, "accessKeyId": identity.access_key_id, "region": identity.region}
+        name = identity.access_key_id  # the access key ID for inline keys, else "<kind> <reference>..."
+        inline = row.identity_kind == IdentityKind.INLINE
+        message = MSG_REFRESH_STARTED.format(
+            identity=f"access key {name}" if inline else name, region=identity.region
+        )
+        body = {
+            "detail": message,
+            "identity": name,
+            "accessKeyId": row.access_key_id if inline else "",
+            "region": identity.region,
+        }
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
 

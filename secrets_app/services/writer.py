@@ -4,6 +4,12 @@ This is what the admin and the REST API call. Optimistic concurrency: an update 
 generation the user edited; if the cluster's spec has moved on since, the write is refused with
 a clear error rather than overwriting a kubectl edit. The secret access key given here goes
 straight into the cluster object and is never stored in the row.
+
+The spec's AWS identity is the row's: `identity_kind` says which base identity, `access_key_id`
+the inline key ID, and `aws_access` (spec.awsAccess as edited, without any secret) the
+secretRef/serviceAccountRef and the role fields. Every identity field the row does not name is
+removed, so switching kinds leaves no field of the old one behind; fields of spec.awsAccess that
+are not about the identity are kept as the cluster has them.
 """
 
 from __future__ import annotations
@@ -11,10 +17,12 @@ from __future__ import annotations
 import copy
 import re
 
+from ..choices import IdentityKind
 from ..kube.errors import Conflict, KubeError, NotFound, Unavailable
 from ..models import ClusterPullSecret, PullSecretResource
 from . import mirror
 from .clusters import kube_for
+from .identity import access as identity
 from .identity.credentials import decode_key
 
 MSG_CHANGED = (
@@ -24,6 +32,10 @@ MSG_CHANGED = (
 MSG_GONE = "{kind} {name} no longer exists in the cluster: reload the list."
 MSG_EXISTS = "{kind} {name} already exists in the cluster: edit that one, or choose another name."
 MSG_KEY_NEEDED = "a secret access key is required to {what}: give the one that belongs to access key {key}."
+MSG_KEY_UNUSED = (
+    "a secret access key was given, but the AWS identity is {kind}, which takes none: choose keys in "
+    "the resource, or leave the secret access key out."
+)
 MSG_REJECTED = "the API server rejected {kind} {name}: {reason}"
 MSG_UNAVAILABLE = (
     "{kind} {name} was not written: the cluster's API server did not answer ({reason}). Try again."
@@ -56,34 +68,84 @@ class WriteUnavailable(WriteError):
 
 
 _FIELD = re.compile(r"\.?(spec(?:\.[A-Za-z]+)+)")
+# "spec.awsAccess.serviceAccountRef needs spec.awsAccess.roleArn: ...": what to set is the field needed.
+_NEEDS = re.compile(r" needs \.?(spec(?:\.[A-Za-z]+)+)")
 
 
 def field_errors(message: str) -> dict[str, list[str]]:
-    """An API server message split into its parts ("; "), each under the first spec field it names."""
+    """An API server message split into its parts ("; "), each under the first spec field it names
+    (or, for "<field> needs <other field>", under the field it needs)."""
     _, sep, rest = message.partition(" denied the request: ")
     parts = rest.split("; ") if sep else [message]
     fields: dict[str, list[str]] = {}
     for part in parts:
-        found = _FIELD.search(part)
+        found = _NEEDS.search(part) or _FIELD.search(part)
         fields.setdefault(found.group(1) if found else "", []).append(part)
     return fields
 
 
+# spec.awsAccess's identity fields: the base identities' and the role's. The row names which it keeps.
+BASE_FIELDS = {
+    IdentityKind.INLINE: ("accessKeyId", "secretAccessKey"),
+    IdentityKind.SECRET: ("secretRef",),
+    IdentityKind.SERVICE_ACCOUNT: ("serviceAccountRef",),
+    IdentityKind.AMBIENT: (),
+}
+REFERENCES = {IdentityKind.SECRET: "secretRef", IdentityKind.SERVICE_ACCOUNT: "serviceAccountRef"}
+ROLE_FIELDS = ("roleArn", "externalId", "roleSessionName")
+KIND_WORDS = {
+    IdentityKind.SECRET: "keys in a Secret",
+    IdentityKind.SERVICE_ACCOUNT: "a ServiceAccount's web identity",
+    IdentityKind.AMBIENT: "the operator's own identity",
+}
+
+
 def _spec(row: PullSecretResource, base: dict | None, secret_access_key: str) -> dict:
     spec = copy.deepcopy((base or {}).get("spec") or {})
-    access = spec.setdefault("awsAccess", {})
-    if decode_key(access.get("accessKeyId", "")) != row.access_key_id:
-        if not secret_access_key:
-            what = "create it" if base is None else "change the access key ID"
-            raise WriteError(MSG_KEY_NEEDED.format(what=what, key=row.access_key_id))
-        access["accessKeyId"] = row.access_key_id
-    if secret_access_key:
-        access["secretAccessKey"] = secret_access_key
+    current = spec.get("awsAccess") if isinstance(spec.get("awsAccess"), dict) else {}
+    identity_fields = {field for fields in BASE_FIELDS.values() for field in fields} | set(ROLE_FIELDS)
+    access = {k: v for k, v in current.items() if k not in identity_fields}
+    wanted = row.aws_access if isinstance(row.aws_access, dict) else {}
+    kind = row.identity_kind or IdentityKind.INLINE
+    if kind == IdentityKind.INLINE:
+        access.update(_inline_keys(row, base, current, secret_access_key))
+    elif secret_access_key:
+        raise WriteError(MSG_KEY_UNUSED.format(kind=KIND_WORDS[kind]))
+    reference = REFERENCES.get(kind)
+    if reference:  # without it the object would silently fall back to the operator's own identity
+        if not isinstance(wanted.get(reference), dict):
+            message = identity.MSG_NOT_AN_OBJECT.format(field=reference)
+            raise WriteError(message, field_errors(message))
+        access[reference] = copy.deepcopy(wanted[reference])
+    access.update({field: wanted[field] for field in ROLE_FIELDS if wanted.get(field)})
     access["region"] = row.region
+    spec["awsAccess"] = access
     spec["secretName"] = row.secret_name
     if isinstance(row, ClusterPullSecret):
         spec["namespaces"] = list(row.namespaces)
     return spec
+
+
+def _inline_keys(row: PullSecretResource, base: dict | None, current: dict, secret_access_key: str) -> dict:
+    """accessKeyId and secretAccessKey: the cluster's own while the key ID stays the same, else the
+    new pair (a new key ID, or a switch from another identity, needs its secret key)."""
+    if not row.access_key_id:  # without it the object would fall back to the operator's own identity
+        message = identity.MSG_FIELD_MISSING.format(field="accessKeyId")
+        raise WriteError(message, field_errors(message))
+    keys = {k: current[k] for k in BASE_FIELDS[IdentityKind.INLINE] if k in current}
+    if decode_key(keys.get("accessKeyId", "")) != row.access_key_id or "secretAccessKey" not in keys:
+        if not secret_access_key:
+            if base is None:
+                what = "create it"
+            elif "accessKeyId" in keys:
+                what = "change the access key ID"
+            else:
+                what = "switch to keys in the resource"
+            raise WriteError(MSG_KEY_NEEDED.format(what=what, key=row.access_key_id))
+        keys["accessKeyId"] = row.access_key_id
+    if secret_access_key:
+        keys["secretAccessKey"] = secret_access_key
+    return keys
 
 
 def _connect(row: PullSecretResource, names: dict):

@@ -30,6 +30,7 @@ from tests.integration.helpers import (
 from tests.settings import TEST_DB
 
 READY_TIMEOUT = 90
+ROLE = "arn:aws:iam::123456789012:role/ecr-puller"
 
 
 def wait_ready_in_cluster(read) -> dict:
@@ -302,3 +303,89 @@ def _cluster_pk(name: str) -> str:
     from secrets_app.models import Cluster
 
     return str(Cluster.objects.get(name=name).pk)
+
+
+def test_create_with_keys_in_a_secret_through_the_form_and_see_it_ready(
+    stack, open_session, kube_api, namespace, ecr
+):
+    """The Secret holds the keys (the canary as the secret key): chosen in the form by name only."""
+    client.CoreV1Api(kube_api).create_namespaced_secret(
+        namespace,
+        client.V1Secret(
+            metadata=client.V1ObjectMeta(name="aws-creds"),
+            string_data={"AWS_ACCESS_KEY_ID": "AKIABROWSERREF000001", "AWS_SECRET_ACCESS_KEY": CANARY_SECRET},
+        ),
+    )
+    session = open_session()
+    page = session.page
+    session.go("/admin/secrets_app/namespacedpullsecret/add/")
+    assert page.is_checked("#id_identity_kind_0")  # keys in the resource, as the seed operator has them
+    assert page.is_visible("#id_access_key_id") and not page.is_visible("#id_secret_ref_name")
+    page.fill("#id_namespace", namespace)
+    page.fill("#id_name", "by-ref")
+    page.fill("#id_secret_name", "ecr-by-ref")
+    page.fill("#id_region", "eu-west-1")
+    page.check('input[name="identity_kind"][value="secret"]')
+    assert page.is_visible("#id_secret_ref_name") and not page.is_visible("#id_access_key_id")
+    assert not page.is_visible("#id_service_account_name") and page.is_visible("#id_role_arn")
+    page.fill("#id_secret_ref_name", "AWS_Creds")
+    session.shot("form-identity-secret")
+    session.submit("input[name=_save]")
+    error = page.locator(".field-secret_ref_name .errorlist").inner_text()
+    assert error.startswith("spec.awsAccess.secretRef.name 'AWS_Creds' is not a valid Kubernetes name")
+    assert page.is_checked('input[name="identity_kind"][value="secret"]')  # the choice is kept...
+    assert page.is_visible("#id_secret_ref_name")  # ...and so is its fieldset
+    session.shot("form-identity-error")
+
+    page.fill("#id_secret_ref_name", "aws-creds")
+    session.submit("input[name=_save]")
+    try:
+        page.locator("#ready-status .badge-green").wait_for(timeout=READY_TIMEOUT * 1000)
+    except Exception:
+        session.shot("resource-page-secret-ref-not-ready")
+        raise AssertionError(f"not Ready: {page.inner_text('#status-module')}") from None
+    identity = page.locator("#status-identity")
+    identity.get_by_text(f"{namespace}/aws-creds").wait_for()
+    assert "Keys in a Secret" in identity.inner_text()
+    custom = client.CustomObjectsApi(kube_api)
+    body = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, "awsecrimagepullsecrets", "by-ref")
+    assert body["spec"]["awsAccess"] == {"region": "eu-west-1", "secretRef": {"name": "aws-creds"}}
+    assert read_secret(kube_api, namespace, "ecr-by-ref") is not None
+    assert "AKIABROWSERREF000001" in [s.access_key_id for s in ecr.token_signers]
+    assert page.input_value("#id_secret_ref_name") == "aws-creds"
+    session.shot("resource-page-secret-ref")
+
+    # Two more beside it, applied with kubectl's API: a role assumed from the Secret's keys, and a
+    # ServiceAccount's web identity (that ServiceAccount does not exist: it fails).
+    for name, aws_access in (
+        ("with-role", {"secretRef": {"name": "aws-creds"}, "roleArn": ROLE, "externalId": "team-a-7"}),
+        ("web-identity", {"serviceAccountRef": {"name": "puller"}, "roleArn": ROLE}),
+    ):
+        manifest = {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "AWSECRImagePullSecret",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"awsAccess": {"region": "eu-west-1", **aws_access}, "secretName": f"ecr-{name}"},
+        }
+        custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "awsecrimagepullsecrets", manifest)
+    from secrets_app.models import NamespacedPullSecret
+
+    wait_for(
+        lambda: NamespacedPullSecret.objects.filter(namespace=namespace, ready__isnull=False).count() == 3
+    )
+    session.go(f"/admin/secrets_app/namespacedpullsecret/?q={namespace}")
+    rows = page.locator("#result_list tbody tr")
+    assert rows.count() == 3
+    web_identity = page.locator('#result_list tr:has-text("web-identity")')
+    assert "ServiceAccount" in web_identity.inner_text() and "ecr-puller" in web_identity.inner_text()
+    assert web_identity.locator(f'.field-role span[title="{ROLE}"]').count() == 1  # the whole ARN on hover
+    session.shot("list-identities")
+    assert session.fits_width(), "horizontal scroll at 1366 px"
+    session.go(f"/admin/secrets_app/namespacedpullsecret/?identity_kind__exact=secret&q={namespace}")
+    assert rows.count() == 2 and "Secret aws-creds" in rows.first.inner_text().replace("\n", " ")
+
+    session.go("/admin/secrets_app/clusterpullsecret/add/")
+    page.check('input[name="identity_kind"][value="serviceAccount"]')
+    assert page.is_visible("#id_service_account_namespace") and not page.is_visible("#id_secret_ref_name")
+    session.shot("form-identity-service-account")
+    assert_canary_absent_from_db_and_history()

@@ -135,3 +135,103 @@ def test_cluster_resource_with_invalid_spec_is_reported_not_ready(kube_api, oper
     assert "spec.secretName is missing" in condition["message"]
     assert "spec.awsAccess is missing" in condition["message"]
     assert not is_ready(body)
+
+
+# -- AWS identities written from the database ------------------------------------------------------
+SECRET_KEY_ID = "AKIAFROMSECRET000001"
+
+
+def put_key_secret(api, namespace: str, name: str = "aws-creds", key_id: str = SECRET_KEY_ID) -> None:
+    """A Secret with the keys under the default names; the secret key is the canary."""
+    client.CoreV1Api(api).create_namespaced_secret(
+        namespace,
+        client.V1Secret(
+            metadata=client.V1ObjectMeta(name=name),
+            string_data={"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": CANARY_SECRET},
+        ),
+    )
+
+
+def test_database_create_with_keys_in_a_secret_is_ready_and_no_key_is_stored(
+    kube_api, operator, ecr, kubeconfig_env, namespace
+):
+    put_key_secret(kube_api, namespace)
+    row = NamespacedPullSecret(
+        cluster=Cluster.default(),
+        namespace=namespace,
+        name="from-secret",
+        secret_name="secret-pull",
+        region="eu-west-1",
+        identity_kind="secret",
+        aws_access={"secretRef": {"name": "aws-creds"}},
+    )
+    saved = writer.save_to_cluster(row)
+    body = client.CustomObjectsApi(kube_api).get_namespaced_custom_object(
+        GROUP, VERSION, namespace, "awsecrimagepullsecrets", "from-secret"
+    )
+    assert body["spec"]["awsAccess"] == {"secretRef": {"name": "aws-creds"}, "region": "eu-west-1"}
+    assert (saved.identity_kind, saved.credentials_ref, saved.access_key_id) == (
+        "secret",
+        f"{namespace}/aws-creds",
+        "",
+    )
+    wait_for(lambda: NamespacedPullSecret.objects.get(pk=saved.pk).ready, timeout=60)
+    assert read_secret(kube_api, namespace, "secret-pull") is not None
+    assert SECRET_KEY_ID in [s.access_key_id for s in ecr.token_signers]
+    assert CANARY_SECRET not in repr(list(NamespacedPullSecret.objects.values()))
+
+
+def test_switching_the_identity_kind_removes_the_other_kinds_fields_in_the_cluster(
+    kube_api, operator, ecr, kubeconfig_env
+):
+    ns, name = unique("ns"), unique("caeps")
+    create_namespace(kube_api, ns)
+    put_key_secret(kube_api, ns)
+    create_cluster_resource(kube_api, name, [ns])  # inline keys
+    row = wait_for(lambda: ClusterPullSecret.objects.filter(name=name, ready=True).first(), timeout=60)
+
+    row.identity_kind = "secret"
+    row.aws_access = {"secretRef": {"name": "aws-creds", "namespace": ns}}
+    saved = writer.save_to_cluster(row)
+    access = get_cluster_resource(kube_api, name)["spec"]["awsAccess"]
+    assert access == {"region": "eu-west-1", "secretRef": {"name": "aws-creds", "namespace": ns}}
+    assert (saved.identity_kind, saved.access_key_id, saved.credentials_ref) == (
+        "secret",
+        "",
+        f"{ns}/aws-creds",
+    )
+
+    def reconciled_with_the_secret():
+        current = ClusterPullSecret.objects.get(pk=saved.pk)
+        return current.ready and current.observed_generation == current.generation and current
+
+    row = wait_for(reconciled_with_the_secret, timeout=60)
+    wait_for(lambda: SECRET_KEY_ID in [s.access_key_id for s in ecr.token_signers], timeout=30)
+
+    row.identity_kind, row.access_key_id = "inline", "AKIAIOSFODNN7EXAMPLE"
+    with pytest.raises(writer.WriteError, match="required to switch to keys in the resource"):
+        writer.save_to_cluster(row)
+    writer.save_to_cluster(row, secret_access_key=CANARY_SECRET)
+    access = get_cluster_resource(kube_api, name)["spec"]["awsAccess"]
+    assert set(access) == {"region", "accessKeyId", "secretAccessKey"}
+    wait_for(lambda: ClusterPullSecret.objects.get(pk=saved.pk).identity_kind == "inline", timeout=30)
+    assert CANARY_SECRET not in repr(list(ClusterPullSecret.objects.values()))
+
+
+def test_the_cluster_refuses_a_web_identity_without_a_role_on_the_role_field(
+    kube_api, operator, kubeconfig_env, namespace
+):
+    row = NamespacedPullSecret(
+        cluster=Cluster.default(),
+        namespace=namespace,
+        name="no-role",
+        secret_name="s",
+        region="eu-west-1",
+        identity_kind="serviceAccount",
+        aws_access={"serviceAccountRef": {"name": "puller"}},
+    )
+    with pytest.raises(writer.WriteError) as error:
+        writer.save_to_cluster(row)
+    assert "roleArn" in str(error.value)
+    assert list(error.value.fields) == ["spec.awsAccess.roleArn"], error.value.fields
+    assert not NamespacedPullSecret.objects.filter(name="no-role").exists()

@@ -111,3 +111,29 @@ def test_bad_parameter_values_are_400_with_a_message_per_parameter(api, params, 
     response = api.get(URL, params)
     assert response.status_code == 400
     assert response.json() == {field: [message]}
+
+
+def test_filters_by_identity_kind_and_role(api):
+    role = "arn:aws:iam::123456789012:role/ecr-puller"
+    NamespacedPullSecret.objects.filter(name="pull-1").update(
+        identity_kind="secret", access_key_id="", credentials_ref="ns-1/aws-creds", role_arn=role
+    )
+    NamespacedPullSecret.objects.filter(name="pull-2").update(identity_kind="serviceAccount", role_arn=role)
+    NamespacedPullSecret.objects.filter(name="pull-3").update(identity_kind="ambient")
+    assert names(api, identity="secret") == ["pull-1"]
+    assert names(api, identity="serviceAccount") == ["pull-2"]
+    assert names(api, identity="ambient") == ["pull-3"]
+    assert len(names(api, identity="inline")) == 6
+    assert names(api, roleArn=role) == ["pull-1", "pull-2"]
+    assert names(api, roleArn=role, identity="secret") == ["pull-1"]
+    assert names(api, roleArn="arn:aws:iam::123456789012:role/other") == []
+    found = api.get("/api/v1/clusterawsecrimagepullsecrets/", {"identity": "ambient"})
+    assert found.status_code == 200 and found.json()["results"] == []
+
+
+def test_an_unknown_identity_kind_is_a_400_naming_the_parameter(api):
+    response = api.get(URL, {"identity": "keys"})
+    assert response.status_code == 400
+    assert response.json() == {
+        "identity": ["Select a valid choice. keys is not one of the available choices."]
+    }

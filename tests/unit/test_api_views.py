@@ -246,7 +246,7 @@ def test_refresh_of_a_resource_without_identity_is_409(operator_client):
     row = namespaced_row(access_key_id="")
     response = operator_client.post(f"{URL}{row.pk}/refresh/")
     assert response.status_code == 409
-    assert "has no access key ID and region yet" in response.json()["detail"]
+    assert "has no AWS identity and region yet" in response.json()["detail"]
 
 
 def test_the_permission_matrix(writes, monkeypatch):
@@ -377,3 +377,88 @@ def test_put_needs_the_whole_object_and_patch_only_what_changes(operator_client,
     response = operator_client.put(f"{URL}{row.pk}/", {"spec": spec}, format="json")
     assert response.status_code == 400 and response.json() == {"metadata": ["This field is required."]}
     assert operator_client.patch(f"{URL}{row.pk}/", {"spec": spec}, format="json").status_code == 200
+
+
+# -- the AWS identity ----------------------------------------------------------------------------
+ROLE = "arn:aws:iam::123456789012:role/ecr-puller"
+
+
+def secret_ref_body(**aws_access) -> dict:
+    body = namespaced_body()
+    body["spec"]["awsAccess"] = {"region": "eu-west-1", "secretRef": {"name": "aws-creds"}, **aws_access}
+    return body
+
+
+def test_create_with_keys_in_a_secret_sends_no_key_and_answers_the_reference(operator_client, writes):
+    Cluster.default()
+    response = operator_client.post(URL, secret_ref_body(roleArn=ROLE), format="json")
+    assert response.status_code == 201, response.content
+    ((row, key),) = writes
+    assert key == "" and row.identity_kind == "secret" and row.credentials_ref == "team-a/aws-creds"
+    assert response.json()["spec"]["awsAccess"] == {
+        "region": "eu-west-1",
+        "roleArn": ROLE,
+        "secretRef": {"name": "aws-creds"},
+    }
+    listed = operator_client.get(URL, {"identity": "secret", "roleArn": ROLE}).json()["results"]
+    assert [r["id"] for r in listed] == [response.json()["id"]]
+
+
+def test_a_patch_switches_the_identity_and_the_writer_gets_the_new_one(operator_client, writes):
+    row = namespaced_row()
+    response = operator_client.patch(
+        f"{URL}{row.pk}/",
+        {"spec": {"awsAccess": {"serviceAccountRef": {"name": "puller"}, "roleArn": ROLE}}},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    ((sent, key),) = writes
+    assert (sent.identity_kind, sent.access_key_id, sent.role_arn, key) == ("serviceAccount", "", ROLE, "")
+    assert sent.aws_access == {
+        "serviceAccountRef": {"name": "puller"},
+        "roleArn": ROLE,
+        "region": "eu-west-1",
+    }
+    back = operator_client.patch(
+        f"{URL}{row.pk}/", {"spec": {"awsAccess": {"accessKeyId": "AKIANEW"}}}, format="json"
+    )
+    assert back.status_code == 400
+    assert back.json()["spec"]["awsAccess"]["secretAccessKey"][0].startswith("required to switch")
+
+
+def test_refresh_of_a_resource_with_keys_in_a_secret_names_its_identity(operator_client, monkeypatch):
+    monkeypatch.setattr(refresh, "async_task", lambda *args, **kwargs: None)
+    row = namespaced_row(identity_kind="secret", access_key_id="", credentials_ref="team-a/aws-creds")
+    response = operator_client.post(f"{URL}{row.pk}/refresh/")
+    assert response.status_code == 202, response.content
+    assert response.json() == {
+        "detail": "refresh started for secret team-a/aws-creds in eu-west-1: a new token, and every Secret "
+        "that uses it rewritten within seconds.",
+        "identity": "secret team-a/aws-creds",
+        "accessKeyId": "",
+        "region": "eu-west-1",
+    }
+
+
+def test_no_response_ever_holds_the_secret_key_with_keys_in_a_secret(operator_client, writes):
+    """The canary as a secret key sent beside a secretRef (refused, never echoed), then a secretRef
+    resource read back every way: the canary is nowhere."""
+    Cluster.default()
+    responses = [operator_client.post(URL, secret_ref_body(secretAccessKey=CANARY), format="json")]
+    assert responses[0].status_code == 400
+    created = operator_client.post(URL, secret_ref_body(), format="json")
+    pk = created.json()["id"]
+    responses += [
+        created,
+        operator_client.patch(
+            f"{URL}{pk}/", {"spec": {"awsAccess": {"secretAccessKey": CANARY}}}, format="json"
+        ),
+        operator_client.put(f"{URL}{pk}/", secret_ref_body(secretAccessKey=CANARY), format="json"),
+        operator_client.get(URL),
+        operator_client.get(f"{URL}{pk}/"),
+    ]
+    for response in responses:
+        assert CANARY not in response.content.decode()
+    assert responses[2].status_code == 400 and responses[3].status_code == 400
+    assert CANARY not in json.dumps(list(NamespacedPullSecret.objects.values()), default=str)
+    assert all(key == "" for _, key in writes)

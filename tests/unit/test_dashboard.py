@@ -216,3 +216,115 @@ def test_a_delete_the_cluster_does_not_take_is_said_and_the_row_stays(admin_clie
     from django.contrib.admin.models import LogEntry
 
     assert not LogEntry.objects.exists()  # no deletion logged for a delete that did not happen
+
+
+# -- the AWS identity ----------------------------------------------------------------------------
+ROLE = "arn:aws:iam::123456789012:role/ecr-puller"
+
+
+def secret_row(**changes) -> NamespacedPullSecret:
+    make_rows(1)
+    row = NamespacedPullSecret.objects.get()
+    fields = {
+        "identity_kind": "secret",
+        "access_key_id": "",
+        "credentials_ref": "ns-0/aws-creds",
+        "role_arn": ROLE,
+        "aws_access": {"secretRef": {"name": "aws-creds"}, "roleArn": ROLE, "region": "eu-west-1"},
+        "observed_generation": 0,
+        **changes,
+    }
+    NamespacedPullSecret.objects.filter(pk=row.pk).update(**fields)
+    return NamespacedPullSecret.objects.get(pk=row.pk)
+
+
+def test_the_lists_show_the_identity_and_the_role_and_filter_by_kind(admin_client):
+    row = secret_row()
+    make_rows(2, Cluster.objects.create(name="second"))  # inline keys, no role
+    url = "/admin/secrets_app/namespacedpullsecret/"
+    listing = admin_client.get(url).content.decode()
+    assert '<th scope="col" class="sortable column-identity">' in listing
+    assert '<th scope="col" class="sortable column-role">' in listing
+    assert (
+        '<td class="field-identity"><span title="Keys in a Secret: ns-0/aws-creds">Secret '
+        '<span class="muted identity-ref">aws-creds</span></span></td>'
+    ) in listing
+    assert f'<td class="field-role"><span class="role-name" title="{ROLE}">ecr-puller</span></td>' in listing
+    assert '<span title="Keys in the resource">Inline keys</span>' in listing
+    only = admin_client.get(url, {"identity_kind__exact": "secret"}).content.decode()
+    assert f"{row.namespace}/{row.name}" in only and "ns-1/pull-1" not in only
+    shared = cluster_row(
+        uid="u2", identity_kind="serviceAccount", credentials_ref="team-a/puller", role_arn=ROLE
+    )
+    listing = admin_client.get("/admin/secrets_app/clusterpullsecret/").content.decode()
+    assert 'ServiceAccount <span class="muted identity-ref">team-a/puller</span>' in listing
+    assert shared.name in listing
+
+
+def test_the_resource_page_shows_the_identity_the_controller_uses_near_the_status(admin_client):
+    row = secret_row()
+    page = admin_client.get(f"/admin/secrets_app/namespacedpullsecret/{row.pk}/change/").content.decode()
+    status = page[
+        page.index('id="status-identity"') : page.index("</td>", page.index('id="status-identity"'))
+    ]
+    assert "Keys in a Secret" in status and "<code>ns-0/aws-creds</code>" in status and ROLE in status
+    inline = cluster_row(observed_generation=0)
+    fragment = admin_client.get(f"/admin/secrets_app/clusterpullsecret/{inline.pk}/status/").content.decode()
+    assert "Keys in the resource" in fragment and "access key ID ending in" in fragment
+    assert "<code>KIA1</code>" in fragment
+    NamespacedPullSecret.objects.filter(pk=row.pk).update(generation=5)  # an edit not processed yet
+    fragment = admin_client.get(f"/admin/secrets_app/namespacedpullsecret/{row.pk}/status/").content.decode()
+    after = fragment[fragment.index('id="status-identity"') :]
+    assert after[: after.index("</td>")].split(">", 1)[1].strip() == "-"
+
+
+def test_the_change_form_offers_the_four_identities_with_the_chosen_ones_fields(admin_client):
+    row = secret_row()
+    page = admin_client.get(f"/admin/secrets_app/namespacedpullsecret/{row.pk}/change/").content.decode()
+    for value in ("inline", "secret", "serviceAccount", "ambient"):
+        assert f'name="identity_kind" value="{value}"' in page
+    assert 'value="secret" class="radiolist" required id="id_identity_kind_1" checked>' in page
+    assert 'class="module aligned identity identity-secret"' in page
+    assert 'name="secret_ref_name" value="aws-creds"' in page
+    assert 'name="secret_ref_namespace"' not in page  # its own namespace, always
+    assert f'name="role_arn" value="{ROLE}"' in page
+    assert 'name="secret_access_key"' in page and "Required to switch to keys in the resource." in page
+    cluster = cluster_row()
+    page = admin_client.get(f"/admin/secrets_app/clusterpullsecret/{cluster.pk}/change/").content.decode()
+    assert 'name="secret_ref_namespace"' in page and 'name="service_account_namespace"' in page
+
+
+def test_a_viewer_sees_the_identity_in_words(client):
+    row = secret_row()
+    viewer = User.objects.create_user("vic", password="x", is_staff=True)
+    viewer.groups.add(Group.objects.get(name=roles.VIEWERS))
+    client.force_login(viewer)
+    page = client.get(f"/admin/secrets_app/namespacedpullsecret/{row.pk}/change/").content.decode()
+    assert (
+        '<div class="readonly">Keys in a Secret: ns-0/aws-creds; keys AWS_ACCESS_KEY_ID, '
+        "AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN</div>"
+    ) in page
+    assert f'<div class="readonly">{ROLE}</div>' in page
+    assert 'name="secret_ref_name"' not in page
+
+
+def test_refresh_now_names_an_identity_without_keys_in_words(admin_client, monkeypatch):
+    from secrets_app.services.identity import refresh
+
+    monkeypatch.setattr(refresh, "async_task", lambda *args, **kwargs: None)
+    row = secret_row()
+    response = admin_client.post(f"/admin/secrets_app/namespacedpullsecret/{row.pk}/refresh/", follow=True)
+    assert (
+        f"Refresh started for the keys in Secret ns-0/aws-creds as {ROLE} in eu-west-1"
+        in response.content.decode()
+    )
+    from django.contrib.admin.models import LogEntry
+
+    assert LogEntry.objects.filter(change_message="Refresh now requested.").count() == 1
+    other = cluster_row(uid="u2", identity_kind="ambient", access_key_id="", region="us-east-1")
+    listing = "/admin/secrets_app/clusterpullsecret/"
+    response = admin_client.post(
+        listing, {"action": "refresh_now", "_selected_action": [other.pk]}, follow=True
+    )
+    assert "Refresh started for the operator&#x27;s own identity in us-east-1" in response.content.decode()
+    assert LogEntry.objects.filter(change_message="Refresh now requested.").count() == 2

@@ -39,11 +39,52 @@ def test_the_secret_key_never_appears_in_a_response_or_the_database(operator_api
     for response in responses:
         assert CANARY_SECRET not in response.text, (response.request.method, response.url)
         assert CANARY_SECRET not in str(response.headers)
-    files = [str(p) for p in TEST_DB.parent.glob("test.sqlite3*")]
+    files = [str(p) for p in TEST_DB.parent.glob(TEST_DB.name + "*")]
     found = subprocess.run(["grep", "-a", "-l", CANARY_SECRET, *files], capture_output=True, text=True)
     assert found.stdout == "", f"the secret key is in {found.stdout}"
     # the web role's log is checked when the module's web server stops; the worker's and controller's
     # after each test (tests/integration/stack.py)
+
+
+def test_keys_in_a_secret_never_appear_in_a_response_or_the_database(
+    operator_api, kube_api, stack, namespace
+):
+    """The canary as the secret key in a Secret that a resource reads its keys from."""
+    from kubernetes import client
+
+    client.CoreV1Api(kube_api).create_namespaced_secret(
+        namespace,
+        client.V1Secret(
+            metadata=client.V1ObjectMeta(name="aws-creds"),
+            string_data={"AWS_ACCESS_KEY_ID": "AKIACANARYREF0000001", "AWS_SECRET_ACCESS_KEY": CANARY_SECRET},
+        ),
+    )
+    manifest = {
+        "metadata": {"name": "by-ref", "namespace": namespace},
+        "spec": {"awsAccess": {"region": "eu-west-1", "secretRef": {"name": "aws-creds"}}, "secretName": "s"},
+    }
+    responses = [operator_api.post(URL, json=manifest)]
+    assert responses[0].status_code == 201, responses[0].text
+    pk = responses[0].json()["id"]
+    ready = wait_for(
+        lambda: (r := operator_api.get(f"{URL}{pk}/").json())["status"]["ready"] and r, timeout=60
+    )
+    assert ready["status"]["identity"] == {"kind": "secret"}
+    refused = json.loads(json.dumps(manifest))
+    refused["spec"]["awsAccess"]["secretAccessKey"] = CANARY_SECRET  # beside a secretRef: two identities
+    responses += [
+        operator_api.post(URL, json=refused),
+        operator_api.patch(f"{URL}{pk}/", json={"spec": {"awsAccess": {"secretAccessKey": CANARY_SECRET}}}),
+        operator_api.put(f"{URL}{pk}/", json=refused),
+    ]
+    assert [r.status_code for r in responses[1:]] == [400, 400, 400]
+    for url in (URL, f"{URL}{pk}/", "/api/v1/secrets/", "/api/v1/summary/"):
+        responses.append(operator_api.get(url))
+    for response in responses:
+        assert CANARY_SECRET not in response.text, (response.request.method, response.url)
+    files = [str(p) for p in TEST_DB.parent.glob(TEST_DB.name + "*")]
+    found = subprocess.run(["grep", "-a", "-l", CANARY_SECRET, *files], capture_output=True, text=True)
+    assert found.stdout == "", f"the secret key is in {found.stdout}"
 
 
 def test_a_cluster_that_is_down_answers_reads_from_the_mirror_and_writes_get_503(operator_api, tmp_path):

@@ -198,3 +198,92 @@ def test_bad_input_is_400_never_500(api_as, role, namespace):
     for body in ("{", "[]", '"x"', "null", '{"metadata": 5}', "x" * 70000):
         response = api.post(URL, data=body, headers={"Content-Type": "application/json"})
         assert response.status_code == expected, (body[:20], response.text)
+
+
+# -- AWS identities ------------------------------------------------------------------------------
+ROLE = "arn:aws:iam::123456789012:role/ecr-puller"
+
+
+def put_key_secret(kube_api, namespace: str, key_id: str, name: str = "aws-creds") -> None:
+    client.CoreV1Api(kube_api).create_namespaced_secret(
+        namespace,
+        client.V1Secret(
+            metadata=client.V1ObjectMeta(name=name),
+            string_data={"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": CANARY_SECRET},
+        ),
+    )
+
+
+def test_keys_in_a_secret_through_the_api_ready_and_found_by_identity_then_switched_to_inline(
+    operator_api, kube_api, ecr, namespace
+):
+    key_id = "AKIAAPISECRETREF0001"
+    put_key_secret(kube_api, namespace, key_id)
+    body = {
+        "metadata": {"name": "by-ref", "namespace": namespace},
+        "spec": {"awsAccess": {"region": "eu-west-1", "secretRef": {"name": "aws-creds"}}, "secretName": "s"},
+    }
+    response = operator_api.post(URL, json=body)
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert created["spec"]["awsAccess"] == {"region": "eu-west-1", "secretRef": {"name": "aws-creds"}}
+    assert (
+        get_namespaced_resource(kube_api, namespace, "by-ref")["spec"]["awsAccess"]
+        == body["spec"]["awsAccess"]
+    )
+    ready = wait_ready(operator_api, created["id"])
+    assert ready["status"]["identity"] == {"kind": "secret"}
+    assert key_id in [s.access_key_id for s in ecr.token_signers]
+    found = operator_api.get(URL, params={"namespace": namespace, "identity": "secret"}).json()["results"]
+    assert [r["id"] for r in found] == [created["id"]]
+    assert operator_api.get(URL, params={"namespace": namespace, "identity": "inline"}).json()["count"] == 0
+
+    url = f"{URL}{created['id']}/"
+    switch = {"spec": {"awsAccess": {"accessKeyId": "AKIAIOSFODNN7EXAMPLE"}}}
+    refused = operator_api.patch(url, json=switch)
+    assert refused.status_code == 400
+    assert list(refused.json()["spec"]["awsAccess"]) == ["secretAccessKey"]
+    switch["spec"]["awsAccess"]["secretAccessKey"] = CANARY_SECRET
+    switched = operator_api.patch(url, json=switch, headers={"If-Match": response.headers["ETag"]})
+    assert switched.status_code == 200, switched.text
+    assert switched.json()["spec"]["awsAccess"] == {
+        "accessKeyId": "AKIAIOSFODNN7EXAMPLE",
+        "region": "eu-west-1",
+    }
+    access = get_namespaced_resource(kube_api, namespace, "by-ref")["spec"]["awsAccess"]
+    assert "secretRef" not in access and set(access) == {"accessKeyId", "secretAccessKey", "region"}
+    assert CANARY_SECRET not in refused.text + switched.text
+
+
+def test_an_identity_the_rules_refuse_is_a_400_on_its_field_and_nothing_reaches_the_cluster(
+    operator_api, kube_api, namespace
+):
+    body = {
+        "metadata": {"name": "web-identity", "namespace": namespace},
+        "spec": {
+            "awsAccess": {
+                "region": "eu-west-1",
+                "serviceAccountRef": {"name": "puller", "namespace": "other"},
+            },
+            "secretName": "s",
+        },
+    }
+    response = operator_api.post(URL, json=body)
+    assert response.status_code == 400
+    errors = response.json()["spec"]["awsAccess"]
+    assert errors["roleArn"][0].startswith("spec.awsAccess.serviceAccountRef needs spec.awsAccess.roleArn")
+    assert (
+        "may reference only ServiceAccounts in its own namespace"
+        in errors["serviceAccountRef"]["namespace"][0]
+    )
+    assert operator_api.get(URL, params={"namespace": namespace}).json()["count"] == 0
+    body["spec"]["awsAccess"] = {
+        "region": "eu-west-1",
+        "serviceAccountRef": {"name": "puller"},
+        "roleArn": ROLE,
+    }
+    accepted = operator_api.post(URL, json=body)
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["spec"]["awsAccess"]["roleArn"] == ROLE
+    found = operator_api.get(URL, params={"roleArn": ROLE, "namespace": namespace}).json()["results"]
+    assert [r["metadata"]["name"] for r in found] == ["web-identity"]
