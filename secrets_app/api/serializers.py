@@ -506,7 +506,8 @@ class IdentityStatusSerializer(serializers.Serializer):
     )
     roleArn = serializers.CharField(required=False, help_text="The role assumed from it, if any.")
     accessKeyIdSuffix = serializers.CharField(
-        required=False, help_text="The last 4 characters of the access key ID, for keys in the resource."
+        required=False,
+        help_text="The last 4 characters of the access key ID, for keys (inline or in a Secret).",
     )
 
 
@@ -535,12 +536,7 @@ class StatusSerializer(serializers.Serializer):
     def get_identity(self, row: PullSecretResource) -> dict | None:
         if row.observed_generation is None or row.observed_generation != row.generation:
             return None
-        found = {"kind": row.identity_kind}
-        if row.role_arn:
-            found["roleArn"] = row.role_arn
-        if row.identity_kind == IdentityKind.INLINE and row.access_key_id:
-            found["accessKeyIdSuffix"] = row.access_key_id[-4:]
-        return found
+        return row.status_identity
 
     @extend_schema_field(NamespaceResultSerializer(many=True))
     def get_namespaces(self, row: PullSecretResource) -> list[dict]:

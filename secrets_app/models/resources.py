@@ -35,6 +35,8 @@ class PullSecretResource(models.Model):
     reason = models.CharField(max_length=64, blank=True, editable=False)
     message = models.TextField(blank=True, editable=False)
     observed_generation = models.BigIntegerField(null=True, editable=False)
+    # status.identity: the AWS identity the controller used (kind, roleArn, accessKeyIdSuffix)
+    status_identity = models.JSONField(null=True, editable=False)
     last_refresh = models.DateTimeField(null=True, editable=False)
     expires_at = models.DateTimeField(null=True, editable=False)
     next_refresh = models.DateTimeField(null=True, editable=False)

@@ -397,6 +397,7 @@ class _Reconciler:
             reason=outcome.reason,
             message=outcome.message,
             observed_generation=generation,
+            status_identity=outcome.identity,
             last_refresh=dockerconfig.parse_time(new.get("lastRefreshTime")),
             expires_at=outcome.expires_at,
             next_refresh=outcome.next_refresh,

@@ -11,7 +11,7 @@ import datetime
 from django import template
 from django.utils.html import format_html
 
-from ..choices import SecretState
+from ..choices import IdentityKind, SecretState
 
 register = template.Library()
 
@@ -44,6 +44,12 @@ def reltime(value: datetime.datetime | None, now: datetime.datetime | None = Non
     delta = (value - now).total_seconds()
     text = f"in {_span(delta)}" if delta >= 0 else f"{_span(delta)} ago"
     return format_html('<time datetime="{}" title="{}">{}</time>', value.isoformat(), absolute(value), text)
+
+
+@register.filter
+def identity_label(kind: str) -> str:
+    """An identity kind (status.identity.kind) in words, as the form's choices say it."""
+    return IdentityKind(kind).label if kind in IdentityKind.values else kind
 
 
 @register.simple_tag

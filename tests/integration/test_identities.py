@@ -102,6 +102,7 @@ def test_keys_from_a_secret_sign_the_ecr_call_and_the_status_names_them_by_suffi
         f"{namespace}/aws-creds",
         "",
     )
+    assert row.status_identity == body["status"]["identity"]  # what the dashboard and the API show
 
 
 def test_a_rotated_secret_takes_effect_within_10_seconds_with_a_credentials_rotated_event(

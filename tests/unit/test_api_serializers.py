@@ -457,7 +457,8 @@ def secret_row(**changes):
 
 
 def test_the_representation_shows_the_identity_as_applied_and_status_identity():
-    row = secret_row(observed_generation=2, ready=True)
+    written = {"kind": "secret", "roleArn": ROLE, "accessKeyIdSuffix": "0042"}  # by the controller
+    row = secret_row(observed_generation=2, ready=True, status_identity=written)
     data = NamespacedPullSecretSerializer(row).data
     assert data["spec"]["awsAccess"] == {
         "region": "eu-west-1",
@@ -465,13 +466,23 @@ def test_the_representation_shows_the_identity_as_applied_and_status_identity():
         "secretRef": {"name": "aws-creds", "sessionTokenKey": "TOKEN"},
         "externalId": "team-a-7",
     }
-    assert data["status"]["identity"] == {"kind": "secret", "roleArn": ROLE}
-    inline = namespaced_row(name="keys", uid="uid-k", observed_generation=2)
+    assert data["status"]["identity"] == written
+    inline = namespaced_row(
+        name="keys",
+        uid="uid-k",
+        observed_generation=2,
+        status_identity={"kind": "inline", "accessKeyIdSuffix": "MPLE"},
+    )
     assert NamespacedPullSecretSerializer(inline).data["status"]["identity"] == {
         "kind": "inline",
         "accessKeyIdSuffix": "MPLE",
     }
-    pending = namespaced_row(name="new", uid="uid-n", observed_generation=1)  # generation 2 not processed
+    pending = namespaced_row(  # generation 2 not processed yet: what the controller wrote was for 1
+        name="new",
+        uid="uid-n",
+        observed_generation=1,
+        status_identity={"kind": "inline", "accessKeyIdSuffix": "MPLE"},
+    )
     assert NamespacedPullSecretSerializer(pending).data["status"]["identity"] is None
 
 

@@ -262,13 +262,16 @@ def test_the_lists_show_the_identity_and_the_role_and_filter_by_kind(admin_clien
 
 
 def test_the_resource_page_shows_the_identity_the_controller_uses_near_the_status(admin_client):
-    row = secret_row()
+    row = secret_row(status_identity={"kind": "secret", "roleArn": ROLE, "accessKeyIdSuffix": "0042"})
     page = admin_client.get(f"/admin/secrets_app/namespacedpullsecret/{row.pk}/change/").content.decode()
     status = page[
         page.index('id="status-identity"') : page.index("</td>", page.index('id="status-identity"'))
     ]
     assert "Keys in a Secret" in status and "<code>ns-0/aws-creds</code>" in status and ROLE in status
-    inline = cluster_row(observed_generation=0)
+    assert "<code>0042</code>" in status  # the key ID's end, which only the controller knows
+    inline = cluster_row(
+        observed_generation=0, status_identity={"kind": "inline", "accessKeyIdSuffix": "KIA1"}
+    )
     fragment = admin_client.get(f"/admin/secrets_app/clusterpullsecret/{inline.pk}/status/").content.decode()
     assert "Keys in the resource" in fragment and "access key ID ending in" in fragment
     assert "<code>KIA1</code>" in fragment

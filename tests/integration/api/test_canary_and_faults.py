@@ -69,7 +69,7 @@ def test_keys_in_a_secret_never_appear_in_a_response_or_the_database(
     ready = wait_for(
         lambda: (r := operator_api.get(f"{URL}{pk}/").json())["status"]["ready"] and r, timeout=60
     )
-    assert ready["status"]["identity"] == {"kind": "secret"}
+    assert ready["status"]["identity"] == {"kind": "secret", "accessKeyIdSuffix": "0001"}
     refused = json.loads(json.dumps(manifest))
     refused["spec"]["awsAccess"]["secretAccessKey"] = CANARY_SECRET  # beside a secretRef: two identities
     responses += [

@@ -232,7 +232,7 @@ def test_keys_in_a_secret_through_the_api_ready_and_found_by_identity_then_switc
         == body["spec"]["awsAccess"]
     )
     ready = wait_ready(operator_api, created["id"])
-    assert ready["status"]["identity"] == {"kind": "secret"}
+    assert ready["status"]["identity"] == {"kind": "secret", "accessKeyIdSuffix": key_id[-4:]}
     assert key_id in [s.access_key_id for s in ecr.token_signers]
     found = operator_api.get(URL, params={"namespace": namespace, "identity": "secret"}).json()["results"]
     assert [r["id"] for r in found] == [created["id"]]
