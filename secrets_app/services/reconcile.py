@@ -169,10 +169,15 @@ class _Reconciler:
 
     # -- ECR -----------------------------------------------------------------------------
     def _credentials_not_found(self, exc: CredentialsNotFound) -> None:
-        """Not Ready, no ECR call, no retry loop: the watch of the referenced Secret brings the
-        reconcile back when it appears or changes (a slow retry stays as a safety net)."""
+        """Not Ready, no ECR call, no retry loop: the watch of a referenced Secret brings the
+        reconcile back when it appears or changes (a slow retry stays as a safety net); a
+        ServiceAccount, which is not watched, is looked for again with backoff."""
+        failures, retry = 0, self.now + schedule.permanent_retry()
+        if not exc.watched:
+            failures = mirror.failures(self._rows()) + 1
+            retry = self.now + schedule.backoff(failures)
         outcome = status.Outcome(False, status.CREDENTIALS_NOT_FOUND, str(exc), identity=self.identity)
-        if self._finish(outcome, requeue_at=self.now + schedule.permanent_retry()):
+        if self._finish(outcome, requeue_at=retry, failures=failures):
             self._event("Warning", status.CREDENTIALS_NOT_FOUND, str(exc))
 
     def _token_failed(self, exc: ECRError, region: str) -> None:

@@ -194,6 +194,22 @@ def test_a_service_account_web_identity_assumes_the_role_with_a_token_of_that_se
     assert body["status"]["identity"] == {"kind": "serviceAccount", "roleArn": ROLE}
 
 
+def test_a_missing_service_account_is_reported_and_heals_soon_after_it_is_created(
+    kube_api, operator, ecr, namespace
+):
+    create_namespaced(kube_api, namespace, "pull", {"serviceAccountRef": {"name": "later"}, "roleArn": ROLE})
+    condition = wait_for_reason(
+        lambda: get_namespaced_resource(kube_api, namespace, "pull"), "CredentialsNotFound"
+    )
+    assert f"ServiceAccount {namespace}/later" in condition["message"]
+    assert ecr.sts_calls == [] and ecr.token_calls == 0
+    client.CoreV1Api(kube_api).create_namespaced_service_account(
+        namespace, client.V1ServiceAccount(metadata=client.V1ObjectMeta(name="later"))
+    )
+    ready_namespaced(kube_api, namespace, "pull", timeout=15)  # the backoff is at most 4 s in tests
+    assert [c.sub for c in ecr.sts_calls] == [f"system:serviceaccount:{namespace}:later"]
+
+
 def test_the_operators_own_identity_serves_a_cluster_resource(kube_api, start_operator, ecr, namespace):
     start_operator(ecr.url, AWS_ACCESS_KEY_ID=OPERATOR_KEY, AWS_SECRET_ACCESS_KEY=CANARY_SECRET)
     name = unique("caeps")

@@ -47,7 +47,12 @@ MSG_TOKEN_REQUEST_FAILED = (
 
 class CredentialsNotFound(Exception):
     """The credentials the spec references are not there (yet); the message names what is missing.
-    Not retried on a clock: the controller watches the Secret and reconciles when it changes."""
+    `watched`: the controller watches for them (a Secret) and reconciles when they appear, so no
+    retry on a clock is needed; a ServiceAccount is not watched, so it is retried with backoff."""
+
+    def __init__(self, message: str, watched: bool = True) -> None:
+        super().__init__(message)
+        self.watched = watched
 
 
 @dataclass(frozen=True, repr=False)
@@ -105,7 +110,7 @@ class Identity:
         except KubeError as exc:
             message = MSG_TOKEN_REQUEST_FAILED.format(ref=access.reference, error=exc)
             if exc.status == 404:
-                raise CredentialsNotFound(message) from None
+                raise CredentialsNotFound(message, watched=False) from None
             raise ecr.ECRError(
                 message, permanent=False, code=exc.reason, reason=ecr.ASSUME_ROLE_FAILED
             ) from None
