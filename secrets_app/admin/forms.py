@@ -302,12 +302,10 @@ class ResourceForm(forms.ModelForm):
         if required and not data.get(required) and required not in self._errors:
             self.add_error(required, forms.ValidationError(self.fields[required].error_messages["required"]))
             return
-        probe = {**wanted, "region": data.get("region", "")}
-        if kind == IdentityKind.INLINE:
-            probe["secretAccessKey"] = "(checked apart)"  # the key's own rules are _check_key's
         namespace = data.get("namespace") or getattr(self.instance, "namespace", "")
-        body = {"metadata": {"namespace": namespace}, "spec": {"awsAccess": probe}}
-        for message in access.problems(self.kube_kind, body):
+        # The secret key's own rules are _check_key's.
+        probe = {**wanted, "region": data.get("region", "")}
+        for message in access.edit_problems(self.kube_kind, namespace, probe):
             for path in writer.field_errors(message):
                 field = self.field_for(path, kind)
                 if field not in self._errors:

@@ -258,7 +258,6 @@ BASES = {
     "serviceAccountRef": access.SERVICE_ACCOUNT,
 }
 OPTIONAL_SHOWN = ("secretRef", "serviceAccountRef", "externalId", "roleSessionName")
-KEY_PLACEHOLDER = "(checked apart)"  # stands in for a secret key that is kept, in access.problems
 
 
 class AwsAccessSerializer(StrictSerializer):
@@ -393,14 +392,12 @@ class AwsAccessSerializer(StrictSerializer):
         already has (the validating webhook does not hold them against an edit either)."""
         kube_kind = self.root.kube_kind
         probe = {**wanted, "region": region}
-        if access.kind_of(wanted) == access.INLINE or key:
-            probe["secretAccessKey"] = key or KEY_PLACEHOLDER  # kept, or missing: see _key_problem
-        found = access.problems(kube_kind, _body(namespace, probe))
+        if key:  # beside another identity's fields, a given key is one identity too many
+            probe["secretAccessKey"] = key
+        found = access.edit_problems(kube_kind, namespace, probe)  # a kept or missing key: _key_problem
         if row is not None and found:
             current = {**current_access(row), "region": row.region}
-            if row.identity_kind == IdentityKind.INLINE:
-                current["secretAccessKey"] = KEY_PLACEHOLDER
-            before = set(access.problems(kube_kind, _body(namespace, current)))
+            before = set(access.edit_problems(kube_kind, namespace, current))
             found = [message for message in found if message not in before]
         return found
 
