@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Case, F, Value, When
 
 from ..aws.ecr import ECRError, Token
 from ..choices import SecretState
@@ -384,20 +385,25 @@ class _Reconciler:
         generation = self.meta.get("generation") or 0
         new = status.build(previous, generation, outcome)
         changed = not status.unchanged(previous, new)
-        resource_version = self.meta["resourceVersion"]
+        latest = self.meta
         if changed:
             try:
-                patched = self._wrote(
+                latest = self._wrote(
                     self.kept,
                     self.kube.patch_status(self.kind, self.meta.get("namespace", ""), self.meta["name"], new),
-                )
-                resource_version = patched["metadata"]["resourceVersion"]
+                )["metadata"]
             except NotFound:
                 return False  # deleted meanwhile
         # The row as the watch mirrored it (never created here: a row missing, or another object's
-        # under the same name, means this one was deleted meanwhile and the watch settles it).
+        # under the same name, means this one was deleted meanwhile and the watch settles it). Its
+        # resourceVersion only moves to one of the spec it holds: the status patch may return a
+        # spec edited since this reconcile read it, which the row has not mirrored yet (a delete
+        # from the dashboard or the API would then pass its precondition and drop that edit).
         self._rows().update(
-            resource_version=resource_version,
+            resource_version=Case(
+                When(generation=latest.get("generation") or 0, then=Value(latest["resourceVersion"])),
+                default=F("resource_version"),
+            ),
             ready=outcome.ready,
             reason=outcome.reason,
             message=outcome.message,

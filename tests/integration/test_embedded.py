@@ -12,7 +12,7 @@ import pytest
 from kubernetes import client
 
 from secrets_app.kube import store
-from secrets_app.kube.kinds import NAMESPACED
+from secrets_app.kube.kinds import GROUP, NAMESPACED
 from secrets_app.models import Cluster
 from secrets_app.services.reconcile import reconcile
 
@@ -62,7 +62,7 @@ def test_embedded_refresh_reads_nothing_from_the_api_server(kube_api, start_oper
 
 
 @pytest.fixture
-def in_process(control_plane, ecr, monkeypatch, transactional_db):
+def in_process(control_plane, our_crds, ecr, monkeypatch, transactional_db):
     """Reconciles run in the test process against the real API server, through the default Cluster."""
     from secrets_app.kube import connection
 
@@ -117,3 +117,37 @@ def test_a_write_from_a_stale_store_is_done_again_from_a_fresh_read(kube_api, in
     body = get_namespaced_resource(kube_api, namespace, "stale")
     assert is_ready(body), body.get("status")
     assert body["metadata"]["uid"] == resource["metadata"]["uid"]
+
+
+def test_a_status_written_after_a_spec_edit_leaves_the_row_on_the_version_it_mirrored(
+    kube_api, in_process, namespace
+):
+    """A reconcile that read generation 1 writes its status after a kubectl edit made generation 2:
+    the status patch returns generation 2's resourceVersion, which the row (still generation 1's
+    spec, as the watch has not brought the edit yet) must not take, or a delete from the dashboard
+    or the API would pass its precondition and drop the edit unseen."""
+    from secrets_app.services import mirror, writer
+
+    cluster = in_process
+    create_namespaced_resource(kube_api, namespace, "edited", secret_name="pull")
+    first = get_namespaced_resource(kube_api, namespace, "edited")
+    row, _ = mirror.upsert(cluster, NAMESPACED, first)
+    resources = store.Store()
+    resources.replace([first])
+    store.register(cluster.pk, NAMESPACED.kind, resources)
+    kubectl_edit = {"spec": {"awsAccess": {"region": "ap-south-1"}}}
+    client.CustomObjectsApi(kube_api).patch_namespaced_custom_object(
+        GROUP, NAMESPACED.version, namespace, NAMESPACED.plural, "edited", kubectl_edit
+    )
+
+    reconcile(cluster, NAMESPACED.kind, namespace, "edited")  # from the store: generation 1
+
+    now = get_namespaced_resource(kube_api, namespace, "edited")
+    assert now["metadata"]["generation"] == 2 and now["status"]["observedGeneration"] == 1  # it wrote
+    row.refresh_from_db()
+    assert (row.generation, row.resource_version) == (1, first["metadata"]["resourceVersion"])
+    assert row.ready  # the status fields are the reconcile's all the same
+    with pytest.raises(writer.WriteConflict, match="generation 2, you edited generation 1"):
+        writer.delete_from_cluster(row)
+    kept = get_namespaced_resource(kube_api, namespace, "edited")
+    assert kept["spec"]["awsAccess"]["region"] == "ap-south-1"
