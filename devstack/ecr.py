@@ -28,7 +28,9 @@ the faults AWS really produces:
 - an `expires_at` override (a clock-skewed or emulated expiry, such as one in the past).
 
 It counts the GetAuthorizationToken calls that reached it (`token_calls`), for tests and
-benchmarks. boto3 reaches it unmodified through `AWS_ENDPOINT_URL_ECR` and `AWS_ENDPOINT_URL_STS`.
+benchmarks, and remembers each docker password it answered, as a hash, with its expiry:
+`accepts(username, password)` is what ECR's registry would say to them (devstack/registry.py asks).
+boto3 reaches it unmodified through `AWS_ENDPOINT_URL_ECR` and `AWS_ENDPOINT_URL_STS`.
 Used by `make run` and by the tests; with `upstream` it fronts an existing moto server instead of
 starting its own.
 """
@@ -38,6 +40,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime
+import hashlib
 import http.server
 import json
 import os
@@ -188,6 +191,7 @@ class LocalECR(Component):
         self.failed = 0  # calls answered with an injected error
         self.token_signers: list[Signer] = []  # who signed each signed GetAuthorizationToken
         self.sts_calls: list[StsCall] = []
+        self._passwords: dict[str, float] = {}  # sha256 of a docker password -> its expiresAt (epoch s)
 
     # --- knobs -----------------------------------------------------------------------------
 
@@ -218,6 +222,14 @@ class LocalECR(Component):
             self.token_calls = self.throttled = self.failed = 0
             self.token_signers = []
             self.sts_calls = []
+
+    def accepts(self, username: str, password: str) -> bool:
+        """Whether a registry should let these docker credentials in: username AWS and a password
+        this front answered in a GetAuthorizationToken that has not expired."""
+        digest = hashlib.sha256(password.encode()).hexdigest()
+        with self._lock:
+            expires = self._passwords.get(digest)
+        return username == "AWS" and expires is not None and expires > time.time()
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -388,6 +400,9 @@ class LocalECR(Component):
         expires = self.expires_at or datetime.datetime.now(datetime.UTC) + self.token_lifetime
         for item in data.get("authorizationData", []):
             item["expiresAt"] = round(expires.timestamp(), 3)
+            password = base64.b64decode(item["authorizationToken"]).decode().partition(":")[2]
+            with self._lock:
+                self._passwords[hashlib.sha256(password.encode()).hexdigest()] = expires.timestamp()
         return json.dumps(data).encode()
 
     @staticmethod

@@ -61,7 +61,7 @@ def cache_dir() -> Path:
     return binaries.cache_root() / "node"
 
 
-def _containerd_config(root: Path, state: Path, sock: Path, cni_conf: Path) -> str:
+def _containerd_config(root: Path, state: Path, sock: Path, cni_conf: Path, hosts_dir: Path) -> str:
     return f"""version = 2
 root = "{root}"
 state = "{state}"
@@ -81,6 +81,8 @@ state = "{state}"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "{CNI_BIN_DIR}"
     conf_dir = "{cni_conf}"
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "{hosts_dir}"
 """
 
 
@@ -150,6 +152,8 @@ class Node(Component):
         self.run_dir = RUN_DIR
         self.processes: list[Process] = []
         self.containerd_sock = self.run_dir / "containerd.sock"
+        # containerd's registry host directory (`config_path`): serve_registry writes in it.
+        self.registry_hosts_dir = self.workdir / "certs.d"
         self.docker_sock = self.run_dir / "docker.sock"
         self.timings: dict[str, float] = {}
         self._lock = None
@@ -225,9 +229,12 @@ class Node(Component):
         cni_conf = self.workdir / "cni"
         cni_conf.mkdir()
         (cni_conf / "10-ecrcontrol.conflist").write_text(json.dumps(_cni_config(), indent=2))
+        self.registry_hosts_dir.mkdir()
         config = self.workdir / "containerd.toml"
         config.write_text(
-            _containerd_config(root, self.run_dir / "containerd", self.containerd_sock, cni_conf)
+            _containerd_config(
+                root, self.run_dir / "containerd", self.containerd_sock, cni_conf, self.registry_hosts_dir
+            )
         )
         containerd = self._process("containerd", ["containerd", "--config", str(config)])
         containerd.wait_until(
@@ -314,6 +321,37 @@ class Node(Component):
             ],
         )
         kubelet.wait_until(self._ready, READY_TIMEOUT, "Ready (node condition)")
+
+    # -- registries ----------------------------------------------------------------------------
+    def serve_registry(self, host: str, url: str, ca_file: Path) -> None:
+        """Make this node's containerd pull images named `host/...` from `url` (a local registry
+        such as devstack/registry.py's, trusted through `ca_file`) instead of from `host`.
+
+        Only this node's containerd is told, through its own registry host directory
+        (`config_path`, read again at every pull): `<dir>/<host>/hosts.toml` names `url` both as
+        the host to try and as the server (containerd 1.6 refuses a file without a `[host]` table,
+        and always tries the server last: were it `host`, a refused pull would go on to the real
+        AWS), so nothing leaves this machine. Nothing of the machine (/etc/hosts, DNS, port 443)
+        changes. The kubelet's credentials still reach the registry: it matches a pull Secret's
+        `auths` to the image's own host (`host`) and hands them to the CRI without a server
+        address, so containerd's ParseAuth gives them to the host it contacts for that image, `url`.
+        """
+        directory = self.registry_hosts_dir / host
+        directory.mkdir(parents=True, exist_ok=True)
+        ca = directory / "ca.crt"
+        shutil.copyfile(ca_file, ca)
+        (directory / "hosts.toml").write_text(
+            f"# {host} is served by a local registry on this machine, not by {host} itself.\n"
+            f'server = "{url}"\n'
+            f'ca = "{ca}"\n\n'
+            f'[host."{url}"]\n'
+            '  capabilities = ["pull", "resolve"]\n'
+            f'  ca = "{ca}"\n'
+        )
+
+    def forget_registry(self, host: str) -> None:
+        """Undo serve_registry: images of `host` are pulled from `host` again."""
+        shutil.rmtree(self.registry_hosts_dir / host, ignore_errors=True)
 
     def kubectl(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
         argv = [str(binaries.ensure_binaries() / "kubectl"), f"--kubeconfig={self.cp.kubeconfig}", *args]

@@ -5,6 +5,10 @@ image is built from the repository's Dockerfile and imported into containerd; th
 installed with `helm install --wait` in the host network (no kube-proxy here),
 against the local ECR and STS (moto behind a front that answers like AWS).
 If any of it cannot start, these tests error: they are never skipped.
+
+`ecr_registry` is the ECR registry host the node pulls from: a local registry (devstack/registry.py)
+that lets in only the tokens the local ECR issued, which the node's containerd reaches in place of
+`ECR_HOST` (`Node.serve_registry`: a hosts.toml in the node's own registry config directory).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import pytest
 from devstack import binaries
 from devstack.node import NODE_NAME, Node
 from devstack.processes import free_port
+from devstack.registry import LocalRegistry
 
 REPO = Path(__file__).resolve().parents[3]
 CHART = REPO / "chart"
@@ -31,6 +36,12 @@ IMAGE_REPOSITORY, IMAGE_TAG = "ecrcontrol", "e2e"
 # The names README.md uses ("Install with Helm"), so that its commands are the ones tested.
 RELEASE, NAMESPACE = "ecrcontrol", "ecrcontrol-system"
 STORAGE_CLASS = "ecrcontrol-e2e"
+# The registry of the local ECR's tokens (moto's account) in the region the tests use, and the image
+# the local registry serves there (the node's pause image: it runs until stopped).
+ECR_ACCOUNT, ECR_REGION = "123456789012", "eu-west-1"
+ECR_HOST = f"{ECR_ACCOUNT}.dkr.ecr.{ECR_REGION}.amazonaws.com"
+ECR_REPOSITORY, ECR_TAG = "ecrcontrol/pause", "1"
+ECR_IMAGE = f"{ECR_HOST}/{ECR_REPOSITORY}:{ECR_TAG}"
 
 
 def log(message: str) -> None:
@@ -41,6 +52,25 @@ def log(message: str) -> None:
 def node(control_plane) -> Iterator[Node]:
     with Node(control_plane, log=log) as started:
         yield started
+
+
+@pytest.fixture(scope="session")
+def ecr_registry(node: Node, local_ecr) -> Iterator[LocalRegistry]:
+    """`ECR_IMAGE`, served to the node as `ECR_HOST` by a registry that asks the local ECR whose
+    Basic credentials are a valid token."""
+    with LocalRegistry(local_ecr.accepts) as registry:
+        archive = registry.workdir / "pause.tar"
+        subprocess.run(
+            [*node.docker, "save", "-o", str(archive), node.images.ensure_pause()],
+            check=True,
+            capture_output=True,
+        )
+        registry.add_docker_save(archive, ECR_REPOSITORY, ECR_TAG)
+        node.serve_registry(ECR_HOST, registry.url, registry.ca_file)
+        try:
+            yield registry
+        finally:
+            node.forget_registry(ECR_HOST)
 
 
 @pytest.fixture(scope="session")
