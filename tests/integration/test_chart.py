@@ -268,12 +268,19 @@ def test_every_container_knows_who_may_use_the_operators_own_aws_identity(mode, 
     assert policies("-f", str(values)) == {"off"}
 
 
-def test_the_service_account_may_request_tokens_but_not_read_service_accounts():
+def test_the_service_account_may_request_tokens_and_patch_service_accounts_but_not_write_them():
     (role,) = [r for r in by_kind(manifests(), "ClusterRole") if r["metadata"]["name"] == "rel-ecrcontrol"]
     rules = role["rules"]
     assert {"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]} in rules
+    # spec.serviceAccounts: the managed Secret's imagePullSecrets entry, by patch only.
+    (accounts,) = [rule for rule in rules if "serviceaccounts" in rule["resources"]]
+    assert accounts == {
+        "apiGroups": [""],
+        "resources": ["serviceaccounts"],
+        "verbs": ["get", "list", "watch", "patch"],
+    }
     granted = {resource for rule in rules for resource in rule["resources"]}
-    assert not {"serviceaccounts", "pods", "configmaps"} & granted
+    assert not {"pods", "configmaps"} & granted
     secrets = next(rule for rule in rules if rule["resources"] == ["secrets"])
     # get: a secretRef's keys; list/watch: managed Secrets and the metadata watch of every Secret.
     assert {"get", "list", "watch"} <= set(secrets["verbs"]) and "patch" not in secrets["verbs"]

@@ -255,6 +255,7 @@ EXPECTED_RULES = {
     ("clusterawsecrimagepullsecrets.aws.zakariaamine.com/status", "", "patch"),
     ("secrets", "", "create delete get list update watch"),
     ("serviceaccounts/token", "", "create"),  # a serviceAccountRef's web identity (TokenRequest)
+    ("serviceaccounts", "", "get list patch watch"),  # spec.serviceAccounts: the imagePullSecrets entry
     ("namespaces", "", "get list watch"),
     ("events", "", "create"),
     ("mutatingwebhookconfigurations.admissionregistration.k8s.io", f"{FULLNAME}-mutating", "get update"),
@@ -298,7 +299,9 @@ def test_the_service_account_may_do_exactly_what_the_code_needs(release: Release
     for verb, resource in (
         ("patch", "secrets"),
         ("create", "pods"),
-        ("get", "serviceaccounts"),  # tokens only (serviceaccounts/token), never the objects
+        ("update", "serviceaccounts"),  # patched (one imagePullSecrets entry), never replaced,
+        ("create", "serviceaccounts"),  # created
+        ("delete", "serviceaccounts"),  # or deleted
         ("get", "configmaps"),
         ("update", "customresourcedefinitions"),
         ("create", "clusterrolebindings"),
