@@ -9,24 +9,31 @@ here (kube/store.py: `Store.wrote`).
 from __future__ import annotations
 
 import datetime
+import logging
 import threading
 from collections.abc import Callable
 
 from ..choices import SecretState
-from ..kube.kinds import CLUSTER, LEGACY, NAMESPACED, OWNER_UID_LABEL, Kind
+from ..kube.api import Kube
+from ..kube.errors import KubeError
+from ..kube.kinds import BY_NAME, CLUSTER, LEGACY, NAMESPACED, OWNER_UID_LABEL, Kind
 from ..models import Cluster, ClusterPullSecret, ManagedSecret, NamespacedPullSecret
 from ..services import mirror
 from ..services.identity import access
 from ..services.secrets import dockerconfig
+from ..services.targets import namespaces, selector, service_accounts
+
+log = logging.getLogger(__name__)
 
 Key = tuple[str, str, str]  # kind, namespace, name
 Enqueue = Callable[[Key], None]
 
 
 class Handlers:
-    def __init__(self, cluster: Cluster, enqueue: Enqueue) -> None:
+    def __init__(self, cluster: Cluster, enqueue: Enqueue, kube: Kube | None = None) -> None:
         self.cluster = cluster
         self.enqueue = enqueue
+        self.kube = kube  # for what a deleted resource leaves to undo (its ServiceAccount entries)
         # Which resources take their AWS keys from which Secret (namespace/name), and back.
         self._readers: dict[str, set[Key]] = {}
         self._reads: dict[Key, str] = {}
@@ -49,6 +56,7 @@ class Handlers:
                 self.enqueue((kind.kind, "", meta["name"]))
         elif deleted:
             self._note_reference((kind.kind, meta.get("namespace", ""), meta["name"]), "")
+            self._release_service_accounts(body)
             mirror.forget(self.cluster, kind, meta.get("namespace", ""), meta["name"])
         else:
             self._resource(kind, body, listed=False)
@@ -74,6 +82,28 @@ class Handlers:
         row, created = mirror.upsert(self.cluster, kind, body, row)
         if listed or created or row.observed_generation != row.generation:
             self.enqueue(key)
+
+    def _release_service_accounts(self, body: dict) -> None:
+        """A deleted resource's Secrets go with it (ownerReferences); the entries it put in
+        ServiceAccounts do not: remove them, in the namespaces it had Secrets in, off this thread."""
+        spec, uid = body.get("spec") or {}, body["metadata"]["uid"]
+        secret_name = spec.get("secretName")
+        if self.kube is None or not secret_name or not service_accounts.listed(spec):
+            return
+        where = list(
+            ManagedSecret.objects.filter(cluster=self.cluster, owner_uid=uid)
+            .values_list("namespace", flat=True)
+            .distinct()
+        )
+
+        def release() -> None:
+            for namespace in where:
+                try:
+                    service_accounts.release(self.kube, namespace, secret_name)
+                except KubeError as exc:  # left naming a Secret that is gone: kubelet skips it
+                    log.warning("could not release ServiceAccounts in %s: %s", namespace, exc)
+
+        threading.Thread(target=release, name="release-service-accounts", daemon=True).start()
 
     # -- Secrets holding AWS keys (spec.awsAccess.secretRef) ----------------------------------
     def _note_reference(self, key: Key, reference: str) -> None:
@@ -144,18 +174,49 @@ class Handlers:
             self.namespace_changed(item)
 
     def namespace_changed(self, namespace: dict) -> None:
-        """A namespace appeared (or changed): reconcile resources whose Secret there is missing."""
+        """A namespace appeared or changed: reconcile the resources whose Secret there is missing,
+        and the cluster resources it entered or left the selection of (its labels changed)."""
         name = namespace["metadata"]["name"]
-        if (namespace.get("status") or {}).get("phase", "Active") != "Active":
-            return
-        synced = set(
-            ManagedSecret.objects.filter(
-                cluster=self.cluster, namespace=name, state=SecretState.SYNCED
-            ).values_list("owner_uid", flat=True)
+        if not namespaces.is_active(namespace):
+            return  # being deleted: its Secrets go with it, nothing new goes in
+        held = dict(
+            ManagedSecret.objects.filter(cluster=self.cluster, namespace=name).values_list(
+                "owner_uid", "state"
+            )
         )
+        synced = {uid for uid, state in held.items() if state == SecretState.SYNCED}
         for row in NamespacedPullSecret.objects.filter(cluster=self.cluster, namespace=name):
             if row.uid not in synced:
                 self.enqueue((NAMESPACED.kind, name, row.name))
         for row in ClusterPullSecret.objects.filter(cluster=self.cluster):
-            if name in row.namespaces and row.uid not in synced:
+            chosen = row.namespace_selector
+            selected = (
+                chosen is not None and not selector.problems(chosen) and namespaces.selects(chosen, namespace)
+            )
+            wanted = selected or name in row.namespaces
+            if (wanted and row.uid not in synced) or (chosen is not None and not wanted and row.uid in held):
                 self.enqueue((CLUSTER.kind, "", row.name))
+
+    # -- ServiceAccounts (spec.serviceAccounts) -----------------------------------------------
+    def service_accounts_listed(self, items: list[dict], listed_at: datetime.datetime) -> None:
+        for item in items:
+            self.service_account_changed(item)
+
+    def service_account_changed(self, account: dict) -> None:
+        """A ServiceAccount appeared or changed: reconcile the resources with a Secret in its
+        namespace that want it to hold the Secret and find it missing (new, or removed by hand)."""
+        meta = account["metadata"]
+        owners = ManagedSecret.objects.filter(
+            cluster=self.cluster, namespace=meta["namespace"], state=SecretState.SYNCED
+        ).values_list("owner_kind", "owner_namespace", "owner_name", "name")
+        for kind, namespace, name, secret_name in owners:
+            if service_accounts.holds(account, secret_name) or kind not in (NAMESPACED.kind, CLUSTER.kind):
+                continue
+            model = mirror.model_for(BY_NAME[kind])
+            row = mirror.one(
+                model.objects.filter(**mirror.lookup(self.cluster, BY_NAME[kind], namespace, name))
+            )
+            if row is not None and service_accounts.wanted(
+                {"serviceAccounts": row.service_accounts}, meta["name"]
+            ):
+                self.enqueue((kind, namespace, name))

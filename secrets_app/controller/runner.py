@@ -48,10 +48,11 @@ class ClusterController:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._handed_out_at = -float("inf")  # time.monotonic() of the last flush with keys
-        self.handlers = Handlers(cluster, self.request)
         kube = kube_for(cluster)
+        self.handlers = Handlers(cluster, self.request, kube)
         # Reconciles in this process (the embedded default) read what the watches saw.
-        kept = (NAMESPACED.kind, CLUSTER.kind, store.SECRETS) if queue.is_local() else ()
+        kept = (NAMESPACED.kind, CLUSTER.kind, store.SECRETS, store.NAMESPACES, store.SERVICE_ACCOUNTS)
+        kept = kept if queue.is_local() else ()
         self.stores = {what: store.Store() for what in kept}
         self.loops = [
             watching.WatchLoop(
@@ -83,8 +84,22 @@ class ClusterController:
             ),
             watching.WatchLoop(
                 watching.namespaces_source(kube),
-                _db(self.handlers.namespaces_listed),
-                _db(lambda obj, deleted: None if deleted else self.handlers.namespace_changed(obj)),
+                *self._filling(
+                    store.NAMESPACES,
+                    self.handlers.namespaces_listed,
+                    lambda obj, deleted: None if deleted else self.handlers.namespace_changed(obj),
+                ),
+                stop,
+                label=f"{cluster.name}-",
+            ),
+            # ServiceAccounts to give the pull Secret to (spec.serviceAccounts).
+            watching.WatchLoop(
+                watching.service_accounts_source(kube),
+                *self._filling(
+                    store.SERVICE_ACCOUNTS,
+                    self.handlers.service_accounts_listed,
+                    lambda obj, deleted: None if deleted else self.handlers.service_account_changed(obj),
+                ),
                 stop,
                 label=f"{cluster.name}-",
             ),

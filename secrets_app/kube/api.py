@@ -317,6 +317,37 @@ class Kube:
             if exc.status != 404:
                 raise
 
+    # -- ServiceAccounts (spec.serviceAccounts) ---------------------------------------------
+    @_translated
+    def list_service_accounts(self, namespace: str) -> list[dict]:
+        found = self.core.list_namespaced_service_account(
+            namespace, _request_timeout=REQUEST_TIMEOUT, _preload_content=False
+        )
+        return _json(found).get("items") or []
+
+    @_translated
+    def get_service_account(self, namespace: str, name: str) -> dict | None:
+        try:
+            return _json(
+                self.core.read_namespaced_service_account(
+                    name, namespace, _request_timeout=REQUEST_TIMEOUT, _preload_content=False
+                )
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    @_translated
+    def patch_service_account(self, namespace: str, name: str, operations: list[dict]) -> dict:
+        """A JSON patch (RFC 6902; the client sends a list body as one): its `test` ops make it
+        fail (422) if the object moved on since it was read."""
+        return _json(
+            self.core.patch_namespaced_service_account(
+                name, namespace, operations, _request_timeout=REQUEST_TIMEOUT, _preload_content=False
+            )
+        )
+
     # -- namespaces and events ---------------------------------------------------------------
     @_translated
     def get_namespace(self, name: str) -> dict | None:

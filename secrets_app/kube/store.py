@@ -19,15 +19,22 @@ import copy
 _stores: dict[tuple[int, str], Store] = {}  # a dict's single operations need no lock of ours
 
 SECRETS = "Secret"  # the managed Secrets' store; the resources' stores are named by kind
+NAMESPACES = "Namespace"
+SERVICE_ACCOUNTS = "ServiceAccount"
 
 
 class Store:
     def __init__(self) -> None:
         self._objects: dict[tuple[str, str], dict] = {}
+        self._by_namespace: dict[str, dict[str, dict]] = {}  # the same objects, by namespace
         self._written: dict[tuple[str, str], str] = {}  # the version this process last wrote
 
     def replace(self, objects: list[dict]) -> None:
-        self._objects = {_key(obj): obj for obj in objects}
+        by_namespace: dict[str, dict[str, dict]] = {}
+        for obj in objects:
+            namespace, name = _key(obj)
+            by_namespace.setdefault(namespace, {})[name] = obj
+        self._objects, self._by_namespace = {_key(obj): obj for obj in objects}, by_namespace
 
     def apply(self, obj: dict, deleted: bool) -> bool:
         """Take in a watch event. Returns whether it is news: False for the version this process
@@ -36,8 +43,10 @@ class Store:
         written = self._written.pop(key, None)
         if deleted:
             self._objects.pop(key, None)
+            self._by_namespace.get(key[0], {}).pop(key[1], None)
             return True
         self._objects[key] = obj
+        self._by_namespace.setdefault(key[0], {})[key[1]] = obj
         return written != obj["metadata"]["resourceVersion"]
 
     def wrote(self, obj: dict) -> None:
@@ -48,6 +57,10 @@ class Store:
         """A copy (the caller may change it), or None: not seen (absent, or not listed yet)."""
         found = self._objects.get((namespace, name))
         return copy.deepcopy(found) if found is not None else None
+
+    def in_namespace(self, namespace: str) -> list[dict]:
+        """The objects of one namespace ("" for cluster-scoped ones), as copies."""
+        return copy.deepcopy(list(self._by_namespace.get(namespace, {}).values()))
 
 
 def _key(obj: dict) -> tuple[str, str]:

@@ -66,6 +66,12 @@ def namespaces_source(kube: Kube) -> Source:
     return Source("Namespace", kube.core.list_namespace, {})
 
 
+def service_accounts_source(kube: Kube) -> Source:
+    """Every ServiceAccount (spec.serviceAccounts: new ones, and entries removed by hand). Not
+    selectable by label: they are the users', created without ours."""
+    return Source("ServiceAccount", kube.core.list_service_account_for_all_namespaces, {})
+
+
 def events(list_func, **kwargs) -> Iterator[dict]:
     """A watch's events as the API server sent them ({"type": ..., "object": {...}}), one JSON
     parse each. The client's `Watch.stream` parses every event twice (three times with its model

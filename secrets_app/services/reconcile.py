@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import Case, F, Value, When
@@ -31,6 +31,7 @@ from .identity.tokens import cache
 from .reporting import status
 from .secrets import dockerconfig
 from .specs import SpecError
+from .targets import namespaces, registries, service_accounts
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,9 @@ MSG_FOREIGN_SECRET = (
 )
 MSG_CREATED = "secret {name} created successfully in namespace {ns}"
 MSG_UPDATED = "secret {name} updated successfully in namespace {ns}"
+SA_PATCHED, SA_PATCH_FAILED = "ServiceAccountPatched", "ServiceAccountPatchFailed"
+MSG_SA_ADDED = "added secret {name} to the imagePullSecrets of ServiceAccount {ns}/{account}"
+MSG_SA_REMOVED = "removed secret {name} from the imagePullSecrets of ServiceAccount {ns}/{account}"
 EVENTS_APART = 10  # events of one reason in one run beyond this many: the rest combined in one
 COMBINED_MESSAGE_LIMIT = 1024  # characters: events.k8s.io's limit for a note
 
@@ -57,6 +61,18 @@ class _Stale(Exception):
 class _NamespaceSync:
     result: status.NamespaceResult
     temporary: bool = False
+
+
+@dataclass
+class _Tokens:
+    """The tokens of one run: the identity's own region's (the default registry) and each region
+    spec.registries names, the regions that failed, and the earliest refresh point and expiry."""
+
+    default: Token
+    by_region: dict[str, Token]
+    failed: dict[str, Exception] = field(default_factory=dict)
+    refresh_at: datetime.datetime | None = None
+    expires_at: datetime.datetime | None = None
 
 
 def reconcile(
@@ -123,9 +139,17 @@ class _Reconciler:
         self.identity: dict | None = None  # status.identity, once resolved
         self._records: dict[str, dict] = {}  # namespace -> ManagedSecret fields, saved together
         self._events: list[tuple[str, str, str]] = []  # recorded after the Secrets are written
+        self._targets: list[str] | None = None
 
     def targets(self) -> list[str]:
-        return specs.targets(self.kind, self.body)
+        if self._targets is None:
+            self._targets = namespaces.targets(self.kind, self.body, self._namespaces)
+        return self._targets
+
+    def _namespaces(self) -> list[dict]:
+        """The cluster's namespaces (for a selector): as the controller's watch saw them, or a list."""
+        kept = store.lookup(self.cluster.pk, store.NAMESPACES)
+        return kept.in_namespace("") if kept is not None else self.kube.list_namespaces()
 
     def run(self) -> None:
         try:
@@ -143,25 +167,43 @@ class _Reconciler:
         except ECRError as exc:
             self._token_failed(exc, wanted.region)
             return
-        refresh_at = schedule.refresh_at(token)
+        tokens = self._registry_tokens(identity, token)
         targets = self.targets()
         known = self._existing_secrets(targets)
 
         def sync(ns: str) -> _NamespaceSync:
-            return self._sync_namespace(ns, token, refresh_at, identity, known)
+            return self._sync_namespace(ns, tokens, identity, known)
 
         syncs = _in_parallel(sync, targets)  # namespaces are independent: written side by side
         self._save_records()
-        if self._spec_may_have_changed():
-            self._prune(set(self.targets()))
+        if self._spec_may_have_changed() or specs.namespace_selector(self.kind, self.body) is not None:
+            self._prune(set(targets))
         if self.rotated and wanted.kind == access.SECRET:
             self._event(
                 "Normal",
                 status.CREDENTIALS_ROTATED,
                 status.MSG_CREDENTIALS_ROTATED.format(ref=wanted.reference),
             )
-        self._finish_synced(syncs, token, refresh_at)
+        self._finish_synced(syncs, tokens)
         self._record_events()
+
+    def _registry_tokens(self, identity: Identity, token: Token) -> _Tokens:
+        """The token of each region spec.registries names (one ECR call per region per identity,
+        shared through the token cache); a region that fails is reported, not fatal."""
+        tokens = _Tokens(token, {identity.region: token})
+        for region in dict.fromkeys(r.region for r in registries.parse(self.spec)):
+            if region in tokens.by_region:
+                continue
+            try:
+                regional = resolve.in_region(identity, region)
+                tokens.by_region[region] = cache.get(regional, fetched_after=self.token_since, kube=self.kube)
+            except (ECRError, CredentialsNotFound) as exc:
+                tokens.failed[region] = exc
+        tokens.refresh_at = min(schedule.refresh_at(t) for t in tokens.by_region.values())
+        tokens.expires_at = min(t.expires_at for t in tokens.by_region.values())
+        if tokens.failed:  # written again as soon as the region answers: never current till then
+            tokens.refresh_at = min(tokens.refresh_at, self.now)
+        return tokens
 
     def _session_label(self) -> str:
         """Names the resource in a default role session name (kind.namespace.name)."""
@@ -212,15 +254,78 @@ class _Reconciler:
         return {s["metadata"]["namespace"]: s for s in self.kube.list_secrets_named(self.spec["secretName"])}
 
     def _sync_namespace(
-        self, ns: str, token: Token, refresh_at, identity: Identity, known: dict | None = None
+        self, ns: str, tokens: _Tokens, identity: Identity, known: dict | None = None
     ) -> _NamespaceSync:
-        desired = dockerconfig.desired_secret(
-            self.body, ns, token, refresh_at, identity.annotation, identity.source, sharing.seal
-        )
         try:
-            return self._write_secret(ns, desired, self._read_secret(ns, known))
+            existing = self._read_secret(ns, known)
+            synced = self._write_secret(ns, self._desired(ns, tokens, identity, existing), existing)
         except _Stale:  # the store lagged behind a change: once more from the API server
-            return self._write_secret(ns, desired, self._read_secret(ns, None, fresh=True), fresh=True)
+            existing = self._read_secret(ns, None, fresh=True)
+            desired = self._desired(ns, tokens, identity, existing)
+            synced = self._write_secret(ns, desired, existing, fresh=True)
+        if synced.result.ready and self._service_accounts_to_sync():
+            self._sync_service_accounts(ns, synced)
+        return synced
+
+    def _desired(self, ns: str, tokens: _Tokens, identity: Identity, existing: dict | None) -> dict:
+        """The Secret to write: the default registry's token, each spec.registries entry with its
+        region's token, or, for a region whose call failed, the entry the Secret holds already
+        (a blip in one region never takes another's credentials away)."""
+        extra, held = {}, dockerconfig.auths_of(existing) if tokens.failed else {}
+        for registry in registries.parse(self.spec):
+            token = tokens.by_region.get(registry.region)
+            if token is not None:
+                extra[registry.host] = dockerconfig.auth_entry(token)
+            elif registry.host in held:
+                extra[registry.host] = held[registry.host]
+        return dockerconfig.desired_secret(
+            self.body,
+            ns,
+            tokens.default,
+            tokens.refresh_at,
+            identity.annotation,
+            identity.source,
+            sharing.seal,
+            extra=extra,
+            expires_at=tokens.expires_at,
+        )
+
+    # -- ServiceAccounts (spec.serviceAccounts) --------------------------------------------
+    def _service_accounts_to_sync(self) -> bool:
+        """Listed ServiceAccounts, or a spec that may have dropped some (entries to remove)."""
+        return bool(service_accounts.listed(self.spec)) or self._spec_may_have_changed()
+
+    def _accounts(self, ns: str) -> list[dict]:
+        kept = store.lookup(self.cluster.pk, store.SERVICE_ACCOUNTS)
+        return kept.in_namespace(ns) if kept is not None else self.kube.list_service_accounts(ns)
+
+    def _sync_service_accounts(self, ns: str, synced: _NamespaceSync) -> None:
+        """Add the Secret to the wanted ServiceAccounts (remove it from the others); a
+        ServiceAccount that cannot be patched fails this namespace only."""
+        name = self.spec["secretName"]
+        try:
+            accounts = self._accounts(ns)
+            outcome = service_accounts.sync(self.kube, ns, self.spec, name, accounts, self._sa_store())
+        except KubeError as exc:  # the list itself failed
+            outcome = service_accounts.Outcome(failed={"*": f"cannot list ServiceAccounts in {ns}: {exc}"})
+            synced.temporary = synced.temporary or exc.temporary
+        for account in outcome.patched:
+            self._later("Normal", SA_PATCHED, MSG_SA_ADDED.format(name=name, ns=ns, account=account))
+        for account in outcome.removed:
+            self._later("Normal", SA_PATCHED, MSG_SA_REMOVED.format(name=name, ns=ns, account=account))
+        for message in outcome.failed.values():
+            self._later("Warning", SA_PATCH_FAILED, message)
+        result = synced.result
+        if service_accounts.listed(self.spec):
+            result.service_accounts = outcome.holding
+            self._records[ns]["service_accounts"] = outcome.holding
+        if outcome.failed:
+            result.ready, result.reason = False, SA_PATCH_FAILED
+            result.message = "; ".join(outcome.failed.values())
+            synced.temporary = synced.temporary or outcome.temporary
+
+    def _sa_store(self) -> store.Store | None:
+        return store.lookup(self.cluster.pk, store.SERVICE_ACCOUNTS)
 
     def _read_secret(self, ns: str, known: dict | None, fresh: bool = False) -> dict | None:
         """The Secret as it is: from the bulk list (`known`), the watch's store, or a GET."""
@@ -308,6 +413,9 @@ class _Reconciler:
             meta = secret["metadata"]
             if (meta["namespace"], meta["name"]) not in wanted:
                 self.kube.delete_secret(meta["namespace"], meta["name"], meta["uid"])
+                # ... and the ServiceAccounts' entries naming it (a namespace that left the
+                # selection, a ServiceAccount list or secretName that changed).
+                service_accounts.release(self.kube, meta["namespace"], meta["name"])
                 log.info("deleted secret %s/%s no longer wanted by %s", meta["namespace"], meta["name"], self)
         stale = ManagedSecret.objects.filter(cluster=self.cluster, owner_uid=self.meta["uid"])
         for row in stale:
@@ -348,11 +456,25 @@ class _Reconciler:
                     ManagedSecret.objects.create(**key, **fields, **owner)
 
     # -- status ----------------------------------------------------------------------------
-    def _finish_synced(self, syncs: list[_NamespaceSync], token: Token, refresh_at) -> None:
+    def _finish_synced(self, syncs: list[_NamespaceSync], tokens: _Tokens) -> None:
         ok = [s.result.namespace for s in syncs if s.result.ready]
         failed = [s.result for s in syncs if not s.result.ready]
+        refresh_at = tokens.refresh_at
         requeue_at, failures = refresh_at, 0
-        if not failed:
+        if tokens.failed:
+            region, exc = next(iter(tokens.failed.items()))
+            hosts = ", ".join(r.host for r in registries.parse(self.spec) if r.region in tokens.failed)
+            message = status.MSG_REGION_FAILED.format(region=region, error=exc, hosts=hosts)
+            if failed:
+                failing = "; ".join(f"{r.namespace} ({r.message})" for r in failed)
+                message += " " + status.MSG_FAILED.format(ok=", ".join(ok) or "none", failed=failing)
+            reason = getattr(exc, "reason", status.CREDENTIALS_NOT_FOUND)
+            outcome = status.Outcome(False, reason, message)
+            failures = mirror.failures(self._rows()) + 1
+            retry = getattr(exc, "retry_at", None) if getattr(exc, "permanent", False) else None
+            requeue_at = retry or self.now + schedule.backoff(failures)
+            self._later("Warning", reason, message)
+        elif not failed:
             names = ok[0] if self.kind.namespaced else "[" + " ".join(ok) + "]"
             outcome = status.Outcome(
                 True,
@@ -374,7 +496,7 @@ class _Reconciler:
             elif any(r.reason == "SecretConflict" for r in failed):
                 requeue_at = min(refresh_at, self.now + schedule.permanent_retry())
         outcome.results = [s.result for s in syncs]
-        outcome.expires_at, outcome.next_refresh = token.expires_at, refresh_at
+        outcome.expires_at, outcome.next_refresh = tokens.expires_at, refresh_at
         outcome.refreshed_at = self.now if self.wrote else None
         outcome.identity = self.identity
         self._finish(outcome, requeue_at=requeue_at, failures=failures)

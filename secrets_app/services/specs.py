@@ -6,39 +6,21 @@ Used by the reconcile (problems become an `InvalidSpec` status) and by the valid
 
 from __future__ import annotations
 
-import re
-
 from ..kube.kinds import Kind
+from ..kube.names import DNS_LABEL as DNS_LABEL
+from ..kube.names import DNS_SUBDOMAIN as DNS_SUBDOMAIN
+from ..kube.names import MSG_NOT_LABEL as MSG_NOT_LABEL
+from ..kube.names import MSG_NOT_SUBDOMAIN as MSG_NOT_SUBDOMAIN
+from ..kube.names import name_problem as name_problem
+from ..kube.names import namespace_problem as namespace_problem
 from .identity import access
+from .targets import registries, selector, service_accounts
 
-# Kubernetes object names: Secret names are DNS-1123 subdomains, namespaces DNS-1123 labels.
-DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-
-MSG_NOT_SUBDOMAIN = (
-    "{value!r} is not a valid Kubernetes name: use at most 253 lower-case letters, digits, '-' and '.', "
-    "starting and ending with a letter or digit (e.g. ecr-pull)."
-)
-MSG_NOT_LABEL = (
-    "{value!r} is not a valid namespace name: use at most 63 lower-case letters, digits and '-', "
-    "starting and ending with a letter or digit (e.g. team-a)."
-)
 MSG_SECRET_NAME_MISSING = "spec.secretName is missing: set the name of the docker Secret to manage."
-MSG_NAMESPACES_MISSING = "spec.namespaces is empty: list at least one namespace."
-
-
-def name_problem(value: str) -> str:
-    """Why `value` cannot be a Kubernetes object name (a DNS-1123 subdomain); "" when it can."""
-    if len(value) <= 253 and DNS_SUBDOMAIN.match(value):
-        return ""
-    return MSG_NOT_SUBDOMAIN.format(value=value)
-
-
-def namespace_problem(value: str) -> str:
-    """Why `value` cannot be a namespace name (a DNS-1123 label); "" when it can."""
-    if len(value) <= 63 and DNS_LABEL.match(value):
-        return ""
-    return MSG_NOT_LABEL.format(value=value)
+MSG_NAMESPACES_MISSING = (
+    "spec.namespaces is empty and spec.namespaceSelector is not set: list at least one namespace, "
+    "or select them by label."
+)
 
 
 class SpecError(ValueError):
@@ -51,8 +33,9 @@ def spec_of(body: dict) -> dict:
     return spec if isinstance(spec, dict) else {}
 
 
-def targets(kind: Kind, body: dict) -> list[str]:
-    """The namespaces whose Secret the resource manages, in order, without repeats."""
+def listed_namespaces(kind: Kind, body: dict) -> list[str]:
+    """The namespaces named in the resource, in order, without repeats (a namespaced resource's
+    own); the ones a namespaceSelector adds are services.targets.namespaces'."""
     if kind.namespaced:
         return [body["metadata"]["namespace"]]
     namespaces = spec_of(body).get("namespaces")
@@ -61,14 +44,25 @@ def targets(kind: Kind, body: dict) -> list[str]:
     return list(dict.fromkeys(ns for ns in namespaces if isinstance(ns, str)))
 
 
+def namespace_selector(kind: Kind, body: dict) -> dict | None:
+    """spec.namespaceSelector of a cluster resource (None: not set; {}: every namespace)."""
+    if kind.namespaced:
+        return None
+    return spec_of(body).get("namespaceSelector")
+
+
 def problems(kind: Kind, body: dict) -> list[str]:
     """Every problem with the spec, each saying what to change; empty when it can work."""
     spec = spec_of(body)
     found = []
     if not spec.get("secretName"):
         found.append(MSG_SECRET_NAME_MISSING)
-    if not kind.namespaced and not targets(kind, body):
+    chosen = namespace_selector(kind, body)
+    if not kind.namespaced and not listed_namespaces(kind, body) and chosen is None:
         found.append(MSG_NAMESPACES_MISSING)
+    if chosen is not None:
+        found += selector.problems(chosen)
+    found += service_accounts.problems(spec) + registries.problems(spec)
     return found + access.problems(kind, body)
 
 

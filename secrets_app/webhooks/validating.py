@@ -141,9 +141,9 @@ def _check_targets(review, kind: Kind, lookups: Lookups, problems: list[str], wa
     name = specs.spec_of(review.object).get("secretName")
     if not name or not isinstance(name, str):
         return
-    wanted = specs.targets(kind, review.object)
+    wanted = specs.listed_namespaces(kind, review.object)
     if review.operation == "UPDATE" and specs.spec_of(review.old_object).get("secretName") == name:
-        wanted = [ns for ns in wanted if ns not in specs.targets(kind, review.old_object)]
+        wanted = [ns for ns in wanted if ns not in specs.listed_namespaces(kind, review.old_object)]
     if not wanted:
         return
     others = [
@@ -157,7 +157,7 @@ def _check_targets(review, kind: Kind, lookups: Lookups, problems: list[str], wa
         if ns not in existing:
             warnings.append(MSG_NAMESPACE_MISSING.format(ns=ns, name=name))
             continue
-        other = next((_describe(k, b) for k, b in others if ns in specs.targets(k, b)), None)
+        other = next((_describe(k, b) for k, b in others if ns in specs.listed_namespaces(k, b)), None)
         if other:
             problems.append(MSG_MANAGED_BY_OTHER.format(name=name, ns=ns, other=other))
             continue

@@ -37,7 +37,8 @@ def test_missing_spec_fields_are_all_reported_at_once():
         specs.validated(CLUSTER, body)
     assert str(error.value) == (
         "spec.secretName is missing: set the name of the docker Secret to manage. "
-        "spec.namespaces is empty: list at least one namespace. "
+        "spec.namespaces is empty and spec.namespaceSelector is not set: list at least one namespace, "
+        "or select them by label. "
         "spec.awsAccess.accessKeyId is empty: set it. spec.awsAccess.secretAccessKey is empty: set it."
     )
 

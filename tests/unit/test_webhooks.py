@@ -206,7 +206,8 @@ def test_every_spec_problem_is_reported_at_once_without_calling_ecr():
     assert response["status"]["message"] == "; ".join(
         [
             "spec.secretName is missing: set the name of the docker Secret to manage.",
-            "spec.namespaces is empty: list at least one namespace.",
+            "spec.namespaces is empty and spec.namespaceSelector is not set: list at least one namespace, "
+            "or select them by label.",
             "spec.awsAccess.accessKeyId is empty: set it.",
             "spec.awsAccess.secretAccessKey is empty: set it.",
             "spec.awsAccess.region 'moon' is not an AWS region name: use one such as eu-west-1.",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import datetime
 import threading
 from dataclasses import dataclass
@@ -63,6 +64,7 @@ class Identity:
     keys: ecr.Credentials | None  # the base keys (inline or from a Secret); None for the others
     kube: Kube | None  # for a ServiceAccount's token
     session_name: str  # the role session's name (the spec's, or one naming the resource)
+    cluster_key: str = ""  # tells ServiceAccounts of different clusters apart
 
     def __repr__(self) -> str:
         return f"Identity({self.name!r}, role={self.access.role_arn!r}, region={self.access.region!r})"
@@ -145,12 +147,16 @@ class RoleCache:
 roles = RoleCache()
 
 
-def resolve(access: Access, kube: Kube | None, cluster_key: str, resource: str) -> Identity:
+def resolve(
+    access: Access, kube: Kube | None, cluster_key: str, resource: str, keys: ecr.Credentials | None = None
+) -> Identity:
     """The identity `access` names. `cluster_key` tells ServiceAccounts of different clusters
-    apart; `resource` (kind.namespace.name) names the role session when the spec does not.
+    apart; `resource` (kind.namespace.name) names the role session when the spec does not;
+    `keys`: the base keys already read (another region's identity of the same resource).
     Raises CredentialsNotFound when a referenced Secret or key is missing."""
-    keys = None
-    if access.kind == INLINE:
+    if keys is not None:
+        keys = dataclasses.replace(keys, region=access.region)
+    elif access.kind == INLINE:
         keys = ecr.Credentials(access.access_key_id, access.secret_access_key, access.region)
     elif access.kind == SECRET:
         keys = _keys_from_secret(access, kube)
@@ -170,7 +176,16 @@ def resolve(access: Access, kube: Kube | None, cluster_key: str, resource: str) 
         parts += ["role", access.role_arn, access.external_id, access.session_name]
         name = f"{name}>{access.role_arn}"
     session_name = access.session_name or _session_name(resource)
-    return Identity(access, sharing.keyed(*parts), name, keys, kube, session_name)
+    return Identity(access, sharing.keyed(*parts), name, keys, kube, session_name, cluster_key)
+
+
+def in_region(identity: Identity, region: str) -> Identity:
+    """The same identity asking another region's ECR (spec.registries): its own token, its own
+    cache entry; a role is assumed once more there (STS answers in the region asked)."""
+    if region == identity.region:
+        return identity
+    access = dataclasses.replace(identity.access, region=region)
+    return resolve(access, identity.kube, identity.cluster_key, identity.session_name, identity.keys)
 
 
 def _session_name(resource: str) -> str:

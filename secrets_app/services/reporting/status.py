@@ -35,6 +35,10 @@ MSG_ROLE_REFUSED = (
     "{error}. Check spec.awsAccess.roleArn: the role's trust policy must allow this identity "
     "(and the external ID, if set) to assume it. Retrying at {retry}."
 )
+MSG_REGION_FAILED = (
+    "no ECR token for region {region} (spec.registries): {error}. The Secrets keep their last good "
+    "entries for {hosts}; retrying."
+)
 MSG_ECR_UNAVAILABLE = "{error}. Retrying with backoff."
 MSG_CREDENTIALS_ROTATED = (
     "the keys in Secret {ref} changed: a new ECR token was fetched with them and the Secrets rewritten"
@@ -47,14 +51,18 @@ class NamespaceResult:
     ready: bool
     reason: str
     message: str
+    service_accounts: list[str] | None = None  # holding the entry (spec.serviceAccounts set)
 
     def as_dict(self) -> dict:
-        return {
+        found = {
             "namespace": self.namespace,
             "ready": self.ready,
             "reason": self.reason,
             "message": self.message,
         }
+        if self.service_accounts is not None:
+            found["serviceAccounts"] = self.service_accounts
+        return found
 
 
 @dataclass

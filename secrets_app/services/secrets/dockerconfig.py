@@ -30,6 +30,9 @@ REFRESH_ANNOTATION = "ecrcontrol.io/refresh-at"
 IDENTITY_ANNOTATION = "ecrcontrol.io/identity"
 ISSUED_ANNOTATION = "ecrcontrol.io/issued-at"
 SEAL_ANNOTATION = "ecrcontrol.io/token-seal"
+# The registries beside the default one (spec.registries), so that a change of the list is not
+# mistaken for a Secret that is still current.
+REGISTRIES_ANNOTATION = "ecrcontrol.io/registries"
 
 
 def rfc3339(value) -> str:
@@ -61,6 +64,21 @@ def issued_label(token: Token) -> str:
     return str(int(token.issued_at.timestamp()))
 
 
+def auth_entry(token: Token) -> dict:
+    """A docker config `auths` entry holding the token."""
+    auth = base64.b64encode(f"{token.username}:{token.password}".encode()).decode()
+    return {"username": token.username, "password": token.password, "auth": auth}
+
+
+def auths_of(secret: dict | None) -> dict:
+    """The `auths` of a docker config Secret ({} if absent or unreadable)."""
+    try:
+        auths = json.loads(base64.b64decode((secret or {}).get("data", {})[DATA_KEY]))["auths"]
+    except (ValueError, KeyError, TypeError):
+        return {}
+    return auths if isinstance(auths, dict) else {}
+
+
 def desired_secret(
     owner: dict,
     namespace: str,
@@ -69,14 +87,18 @@ def desired_secret(
     identity: str,
     source: str,
     seal: Callable[..., str],
+    extra: dict[str, dict] | None = None,
+    expires_at: datetime.datetime | None = None,
 ) -> dict:
     """The complete Secret for one namespace, owned by the custom resource `owner`. `source`
     names the credentials the token came from, `seal` makes the keyed hash over the token and its
-    times (services.sharing.source and .seal)."""
-    auth = base64.b64encode(f"{token.username}:{token.password}".encode()).decode()
-    config = {
-        "auths": {token.registry: {"username": token.username, "password": token.password, "auth": auth}}
-    }
+    times (services.sharing.source and .seal). `extra`: more registries' `auths` entries by host
+    (spec.registries), after the token's own; `expires_at`: the earliest of their tokens' expiries."""
+    expires_at = expires_at or token.expires_at
+    auths = {token.registry: auth_entry(token)}
+    for host, entry in (extra or {}).items():
+        auths.setdefault(host, entry)
+    config = {"auths": auths}
     meta = owner["metadata"]
     data = {DATA_KEY: base64.b64encode(json.dumps(config, separators=(",", ":")).encode()).decode()}
     return {
@@ -93,7 +115,7 @@ def desired_secret(
                 TOKEN_ISSUED_LABEL: issued_label(token),
             },
             "annotations": {
-                EXPIRY_ANNOTATION: rfc3339(token.expires_at),
+                EXPIRY_ANNOTATION: rfc3339(expires_at),
                 ISSUED_ANNOTATION: rfc3339(token.issued_at),
                 REFRESH_ANNOTATION: rfc3339(refresh_at),
                 SEAL_ANNOTATION: seal(
@@ -101,11 +123,12 @@ def desired_secret(
                     token.registry,
                     f"{token.username}:{token.password}",
                     rfc3339(token.issued_at),
-                    rfc3339(token.expires_at),
+                    rfc3339(expires_at),
                     rfc3339(refresh_at),
                 ),
                 IDENTITY_ANNOTATION: identity,
                 HASH_ANNOTATION: _hash(data),
+                **({REGISTRIES_ANNOTATION: ",".join(sorted(extra))} if extra else {}),
             },
             "ownerReferences": [
                 {
@@ -134,7 +157,7 @@ def token_in(secret: dict, source: str, seal: Callable[..., str]) -> tuple[Token
         return None
     try:
         auths = json.loads(base64.b64decode(data[DATA_KEY]))["auths"]
-        [(registry, entry)] = auths.items()
+        registry, entry = next(iter(auths.items()))  # the token's own registry comes first
         token = Token(registry, entry["username"], entry["password"], times[1], times[0])
     except (ValueError, KeyError, TypeError):
         return None
@@ -192,6 +215,7 @@ def is_renewal(existing: dict, desired: dict) -> bool:
         existing.get("type") == desired["type"]
         and annotations.get(HASH_ANNOTATION) == _hash(existing.get("data") or {})
         and annotations.get(IDENTITY_ANNOTATION) == want["annotations"][IDENTITY_ANNOTATION]
+        and annotations.get(REGISTRIES_ANNOTATION) == want["annotations"].get(REGISTRIES_ANNOTATION)
         and all(labels.get(k) == v for k, v in want["labels"].items() if k != TOKEN_ISSUED_LABEL)
         and _owner_uids(have) >= _owner_uids(want)
     )
@@ -223,8 +247,6 @@ def merged(existing: dict, desired: dict) -> dict:
     body = json.loads(json.dumps(desired))
     body["metadata"]["resourceVersion"] = meta["resourceVersion"]
     body["metadata"]["labels"] = {**(meta.get("labels") or {}), **desired["metadata"]["labels"]}
-    body["metadata"]["annotations"] = {
-        **(meta.get("annotations") or {}),
-        **desired["metadata"]["annotations"],
-    }
+    others = {k: v for k, v in (meta.get("annotations") or {}).items() if k != REGISTRIES_ANNOTATION}
+    body["metadata"]["annotations"] = {**others, **desired["metadata"]["annotations"]}
     return body
