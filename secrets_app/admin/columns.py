@@ -74,3 +74,80 @@ def role(row) -> str:
     return format_html(
         '<span class="role-name" title="{}">{}</span>', row.role_arn, row.role_arn.rsplit("/", 1)[-1]
     )
+
+
+# -- reach: the namespaces (listed and selected), ServiceAccounts and registries ------------------
+def selector_text(selector: dict | None) -> str:
+    """A LabelSelector as kubectl's -l takes it ("team=a,env in (dev,test),!legacy"); "every
+    namespace" for {}; "" when not set."""
+    if selector is None:
+        return ""
+    if not isinstance(selector, dict):
+        return str(selector)
+    labels = selector.get("matchLabels") if isinstance(selector.get("matchLabels"), dict) else {}
+    parts = [f"{key}={value}" for key, value in labels.items()]
+    expressions = selector.get("matchExpressions")
+    for expression in expressions if isinstance(expressions, list) else []:
+        if not isinstance(expression, dict):
+            continue
+        key, operator = expression.get("key", ""), expression.get("operator", "")
+        values = ",".join(str(v) for v in expression.get("values") or [])
+        parts.append(
+            {
+                "In": f"{key} in ({values})",
+                "NotIn": f"{key} notin ({values})",
+                "Exists": f"{key}",
+                "DoesNotExist": f"!{key}",
+            }.get(operator, f"{key} {operator} ({values})")
+        )
+    return ",".join(parts) or "every namespace"
+
+
+def service_accounts_text(names: list | None) -> str:
+    if not names:
+        return ""
+    return "every ServiceAccount" if names == ["*"] else ", ".join(str(n) for n in names)
+
+
+def registry_hosts(registries: list | None) -> list[str]:
+    return [
+        f"{r.get('accountId', '')}.dkr.ecr.{r.get('region', '')}.amazonaws.com"
+        for r in registries or []
+        if isinstance(r, dict)
+    ]
+
+
+SHOWN_NAMESPACES = 3
+
+
+@admin.display(description="namespaces")
+def namespaces(row) -> str:
+    """The listed namespaces (the first few, all on hover) and the selector, if any."""
+    listed = list(row.namespaces or [])
+    shown = ", ".join(listed[:SHOWN_NAMESPACES])
+    if len(listed) > SHOWN_NAMESPACES:
+        shown += f" +{len(listed) - SHOWN_NAMESPACES}"
+    selector = selector_text(row.namespace_selector)
+    if not selector:
+        return format_html('<span title="{}">{}</span>', ", ".join(listed), shown or "-")
+    return format_html(
+        '<span title="{}">{}{}<span class="muted namespace-selector">selector: {}</span></span>',
+        ", ".join(listed),
+        shown,
+        " + " if shown else "",
+        selector,
+    )
+
+
+@admin.display(description="ServiceAccounts")
+def service_accounts(row) -> str:
+    return service_accounts_text(row.service_accounts) or "-"
+
+
+@admin.display(description="registries")
+def registries(row) -> str:
+    """How many more registries, their hosts on hover; "-" without."""
+    hosts = registry_hosts(row.registries)
+    if not hosts:
+        return "-"
+    return format_html('<span class="registries" title="{}">+{}</span>', "\n".join(hosts), len(hosts))

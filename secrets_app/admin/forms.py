@@ -13,13 +13,16 @@ of the chosen kind are read (the page hides the others). The form builds spec.aw
 
 from __future__ import annotations
 
+import re
+
+import yaml
 from django import forms
 from django.conf import settings
 
 from ..choices import IdentityKind
 from ..kube.kinds import CLUSTER, NAMESPACED, Kind
 from ..models import Cluster, ClusterPullSecret, NamespacedPullSecret, PullSecretResource
-from ..services import connectivity, specs, writer
+from ..services import connectivity, spec_edits, specs, writer
 from ..services.identity import access
 
 KEEP_HELP = "Leave empty to keep the current key. Required when the access key ID changes."
@@ -66,6 +69,9 @@ FIELD_PATHS = {
     "spec.awsAccess.roleSessionName": "role_session_name",
     "spec.secretName": "secret_name",
     "spec.namespaces": "namespaces",
+    "spec.namespaceSelector": "namespace_selector",
+    "spec.serviceAccounts": "service_accounts",
+    "spec.registries": "registries",
 }
 # A message about spec.awsAccess as a whole (several identities, credentials refused, the operator's
 # own identity not allowed) goes on the field that names the chosen identity.
@@ -93,7 +99,36 @@ REFERENCES = {
     IdentityKind.SERVICE_ACCOUNT: ("serviceAccountRef", SERVICE_ACCOUNT_FIELDS),
 }
 ROLE_FIELDS = {"role_arn": "roleArn", "external_id": "externalId", "role_session_name": "roleSessionName"}
-COMPARED = ("secret_name", "identity_kind", "access_key_id", "role_arn", "region", "namespaces")
+COMPARED = (
+    "secret_name",
+    "identity_kind",
+    "access_key_id",
+    "role_arn",
+    "region",
+    "namespaces",
+    "namespace_selector",
+    "service_accounts",
+    "registries",
+)
+# The reach fields: form field -> spec field.
+REACH_FIELDS = {
+    "namespaces": "namespaces",
+    "namespace_selector": "namespaceSelector",
+    "service_accounts": "serviceAccounts",
+    "registries": "registries",
+}
+REACH_PATHS = {f"spec.{spec_field}": name for name, spec_field in REACH_FIELDS.items()}
+MSG_NOT_YAML = "This is not YAML or JSON: {problem}."
+MSG_SELECTOR_NOT_OBJECT = (
+    "Give a LabelSelector: matchLabels and/or matchExpressions (or {} for every namespace), e.g. "
+    "matchLabels: {team: a}"
+)
+MSG_SELECTOR_KEY = "Unknown key {key!r}: a LabelSelector has matchLabels and matchExpressions only."
+MSG_REGISTRY_LINE = (
+    "Line {n} ({line!r}): give an account ID and a region, e.g. 123456789012 eu-west-1, or the "
+    "registry's host, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com."
+)
+REGISTRY_HOST = re.compile(r"(?:https://)?([^.\s]+)\.dkr\.ecr\.([^.\s]+)\.amazonaws\.com/?")
 
 
 def _text(
@@ -109,10 +144,13 @@ def _text(
     )
 
 
-class NamespacesField(forms.Field):
-    """A list of namespaces typed one per line (or separated by commas or spaces)."""
+class NamesField(forms.Field):
+    """A list of names typed one per line (or separated by commas or spaces), without repeats."""
 
     widget = forms.Textarea(attrs={"rows": 3, "cols": 40})
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(required=False, **kwargs)
 
     def prepare_value(self, value):
         return "\n".join(value) if isinstance(value, list) else value
@@ -122,12 +160,94 @@ class NamespacesField(forms.Field):
             return value
         return list(dict.fromkeys((value or "").replace(",", " ").split()))
 
+
+class NamespacesField(NamesField):
+    """Namespaces, each checked as a namespace name. None at all is for the form to judge: a
+    ClusterAWSECRImagePullSecret may select its namespaces by label instead."""
+
     def validate(self, value: list[str]) -> None:
-        if not value:
-            raise forms.ValidationError("List at least one namespace (one per line).", code="required")
         problems = [specs.namespace_problem(ns) for ns in value]
         if any(problems):
             raise forms.ValidationError([p for p in problems if p])
+
+
+class SelectorField(forms.Field):
+    """spec.namespaceSelector typed as YAML or JSON, as in a manifest (empty: no selector). Only its
+    shape is read here; its rules are services.specs'."""
+
+    widget = forms.Textarea(
+        attrs={
+            "rows": 5,
+            "cols": 60,
+            "class": "vLargeTextField monospace",
+            "placeholder": "matchLabels: {team: a}\nmatchExpressions:\n"
+            "- {key: kubernetes.io/metadata.name, operator: NotIn, values: [kube-system]}",
+        }
+    )
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(required=False, **kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, dict):
+            return yaml.safe_dump(value, sort_keys=False, default_flow_style=None).strip()
+        return "" if value is None else value
+
+    def to_python(self, value) -> dict | None:
+        if isinstance(value, dict) or value is None:
+            return value
+        if not value.strip():
+            return None
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            problem = getattr(exc, "problem", None) or str(exc)
+            where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+            raise forms.ValidationError(MSG_NOT_YAML.format(problem=f"{problem}{where}")) from None
+        if parsed is None:
+            return None
+        if not isinstance(parsed, dict):
+            raise forms.ValidationError(MSG_SELECTOR_NOT_OBJECT)
+        unknown = [key for key in parsed if key not in ("matchLabels", "matchExpressions")]
+        if unknown:
+            raise forms.ValidationError([MSG_SELECTOR_KEY.format(key=key) for key in unknown])
+        return parsed
+
+
+class RegistriesField(forms.Field):
+    """spec.registries, one registry a line: `<accountId> <region>` (or its host). Only the lines'
+    shape is read here; the rules (12 digits, a region, at most 20, no repeats) are services.specs'."""
+
+    widget = forms.Textarea(
+        attrs={"rows": 3, "cols": 40, "placeholder": "123456789012 eu-west-1\n210987654321 us-east-1"}
+    )
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(required=False, **kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, list):
+            return "\n".join(f"{r.get('accountId', '')} {r.get('region', '')}" for r in value)
+        return value
+
+    def to_python(self, value) -> list[dict]:
+        if isinstance(value, list):
+            return value
+        found, errors = [], []
+        for n, line in enumerate((value or "").splitlines(), start=1):
+            text = line.strip()
+            if not text or text.startswith("#"):
+                continue
+            host = REGISTRY_HOST.fullmatch(text)
+            parts = list(host.groups()) if host else text.replace(",", " ").split()
+            if len(parts) != 2:
+                errors.append(MSG_REGISTRY_LINE.format(n=n, line=text))
+                continue
+            found.append({"accountId": parts[0], "region": parts[1]})
+        if errors:
+            raise forms.ValidationError(errors)
+        return found
 
 
 class ResourceForm(forms.ModelForm):
@@ -254,6 +374,7 @@ class ResourceForm(forms.ModelForm):
 
     def clean(self) -> dict:
         data = super().clean()
+        self._check_reach(data)
         kind = data.get("identity_kind")
         if not kind:
             return data
@@ -311,9 +432,31 @@ class ResourceForm(forms.ModelForm):
                 if field not in self._errors:
                     self.add_error(field, message)
 
+    def _check_reach(self, data: dict) -> None:
+        """The namespaces, selector, ServiceAccounts and registries with services.specs' rules, each
+        message on its field (unless that field already has an error: its text did not parse)."""
+        if any(name in self.fields and name not in data for name in REACH_FIELDS):
+            return  # a field that did not parse: its own error says what to fix first
+        wanted = {}
+        for name, spec_field in REACH_FIELDS.items():
+            value = data.get(name)
+            if name in self.fields and value not in (None, []):
+                wanted[spec_field] = value
+        row = self.instance
+        current = spec_edits.reach_spec(row) if row.pk else None
+        namespace = data.get("namespace") or getattr(row, "namespace", "")
+        for path, messages in spec_edits.problems(self.kube_kind, namespace, wanted, current).items():
+            field = self.field_for(path, data.get("identity_kind", ""))
+            for message in messages:
+                self.add_error(field, message)
+
     def field_for(self, path: str, kind: str) -> str | None:
-        """The form field a spec field path names (None: the form as a whole)."""
-        field = WHOLE_ACCESS.get(kind) if path == "spec.awsAccess" else FIELD_PATHS.get(path)
+        """The form field a spec field path names (None: the form as a whole). A part of a reach field
+        ("spec.registries.1.accountId") is on that field."""
+        if path == "spec.awsAccess":
+            field = WHOLE_ACCESS.get(kind)
+        else:
+            field = FIELD_PATHS.get(path) or REACH_PATHS.get(".".join(path.split(".")[:2]))
         return field if field in self.fields else None
 
     def _check_key(self, data: dict) -> None:
@@ -381,14 +524,28 @@ def _valid_namespace(value: str) -> str:
 IDENTITY_FIELDS = ("identity_kind", "access_key_id", "role_arn", "region")
 
 
+SERVICE_ACCOUNTS_HELP = (
+    "ServiceAccounts to give the Secret to (in their imagePullSecrets), one per line: pods that run as "
+    "them pull without naming it. * alone: every ServiceAccount. Empty: none."
+)
+REGISTRIES_HELP = (
+    "More ECR registries in the same Secret, one per line: the account ID and the region "
+    "(123456789012 eu-west-1). The registry of the identity's account and region is always there. "
+    "At most 20; messages name them from 0 (spec.registries[0] is the first)."
+)
+REACH = ("service_accounts", "registries")
+
+
 class NamespacedResourceForm(ResourceForm):
     # An AWSECRImagePullSecret reads a Secret or ServiceAccount of its own namespace only.
     secret_ref_namespace = None
     service_account_namespace = None
+    service_accounts = NamesField(label="ServiceAccounts", help_text=SERVICE_ACCOUNTS_HELP)
+    registries = RegistriesField(help_text=REGISTRIES_HELP)
 
     class Meta:
         model = NamespacedPullSecret
-        fields = ("cluster", "namespace", "name", "secret_name", *IDENTITY_FIELDS)
+        fields = ("cluster", "namespace", "name", "secret_name", *REACH, *IDENTITY_FIELDS)
 
     def clean_namespace(self) -> str:
         namespace = self.cleaned_data["namespace"].strip()
@@ -400,11 +557,22 @@ class NamespacedResourceForm(ResourceForm):
 
 class ClusterResourceForm(ResourceForm):
     kube_kind = CLUSTER
-    namespaces = NamespacesField(help_text="The namespaces to put the Secret in, one per line.")
+    namespaces = NamespacesField(
+        help_text="The namespaces to put the Secret in, one per line. May be empty with a selector."
+    )
+    namespace_selector = SelectorField(
+        label="Namespace selector",
+        help_text="Namespaces by label, as a LabelSelector in YAML or JSON: those that match now and "
+        "those that come to match later get the Secret, beside the listed ones. {} selects every "
+        "namespace; leave some out with NotIn on kubernetes.io/metadata.name. Empty: no selector.",
+    )
+    service_accounts = NamesField(label="ServiceAccounts", help_text=SERVICE_ACCOUNTS_HELP)
+    registries = RegistriesField(help_text=REGISTRIES_HELP)
 
     class Meta:
         model = ClusterPullSecret
-        fields = ("cluster", "name", "secret_name", "namespaces", *IDENTITY_FIELDS)
+        fields = ("cluster", "name", "secret_name", "namespaces", "namespace_selector", *REACH)
+        fields += IDENTITY_FIELDS
 
 
 class ClusterForm(forms.ModelForm):

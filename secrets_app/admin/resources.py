@@ -15,6 +15,8 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from ..choices import IdentityKind, SecretState
 from ..models import ClusterPullSecret, ManagedSecret, NamespacedPullSecret, PullSecretResource
@@ -67,6 +69,8 @@ class ResourceAdmin(admin.ModelAdmin):
         "role_arn",
         "reason",
         "message",
+        "service_accounts",
+        "registries",
     )
     radio_fields = {"identity_kind": admin.VERTICAL}
     actions = ["refresh_now"]
@@ -91,8 +95,16 @@ class ResourceAdmin(admin.ModelAdmin):
             .annotate(n=Count("pk"))
             .values("n")
         )
+        every = (
+            ManagedSecret.objects.filter(cluster=OuterRef("cluster"), owner_uid=OuterRef("uid"))
+            .order_by()
+            .values("owner_uid")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
         annotated = self.model._default_manager.select_related("cluster").annotate(
             secrets_synced=Coalesce(Subquery(synced, output_field=IntegerField()), Value(0)),
+            secrets_total=Coalesce(Subquery(every, output_field=IntegerField()), Value(0)),
             # failing first, then pending, then ready
             health=Case(
                 When(ready=False, then=Value(0)), When(ready__isnull=True, then=Value(1)), default=Value(2)
@@ -102,7 +114,10 @@ class ResourceAdmin(admin.ModelAdmin):
 
     @admin.display(description="secrets ok")
     def secrets_ok(self, row: PullSecretResource) -> str:
-        return f"{row.secrets_synced}/{len(targets(row))}"
+        wanted = len(targets(row))
+        if getattr(row, "namespace_selector", None) is not None:  # the selected ones have Secret rows
+            wanted = max(wanted, row.secrets_total)
+        return f"{row.secrets_synced}/{wanted}"
 
     def get_actions(self, request: HttpRequest) -> dict:
         found = super().get_actions(request)
@@ -133,7 +148,12 @@ class ResourceAdmin(admin.ModelAdmin):
             return super().get_fieldsets(request, obj)
         # A viewer's page: read-only, without the write-only fields, the identity in words.
         main = self.fieldsets[0][1]["fields"]
-        shown_as = {"namespaces": "namespace_list"}  # a list, not JSON
+        shown_as = {  # in words, not JSON
+            "namespaces": "namespace_list",
+            "namespace_selector": "selector_description",
+            "service_accounts": "service_account_list",
+            "registries": "registry_list",
+        }
         inline = obj.identity_kind == IdentityKind.INLINE
         identity = (
             "identity_description",
@@ -143,12 +163,27 @@ class ResourceAdmin(admin.ModelAdmin):
         )
         return [
             (None, {"fields": [shown_as.get(f, f) for f in main]}),
+            (REACH_TITLE, {"fields": [shown_as[f] for f in REACH]}),
             ("AWS access", {"fields": identity}),
         ]
 
     @admin.display(description="namespaces")
     def namespace_list(self, obj: PullSecretResource) -> str:
-        return ", ".join(targets(obj))
+        return ", ".join(targets(obj)) or "-"
+
+    @admin.display(description="namespace selector")
+    def selector_description(self, obj: PullSecretResource) -> str:
+        text = columns.selector_text(getattr(obj, "namespace_selector", None))
+        return format_html("<code>{}</code>", text) if text else "-"
+
+    @admin.display(description="ServiceAccounts")
+    def service_account_list(self, obj: PullSecretResource) -> str:
+        return columns.service_accounts_text(obj.service_accounts) or "-"
+
+    @admin.display(description="registries")
+    def registry_list(self, obj: PullSecretResource) -> str:
+        hosts = columns.registry_hosts(obj.registries)
+        return format_html_join(mark_safe("<br>"), "<code>{}</code>", ((h,) for h in hosts)) or "-"
 
     @admin.display(description="AWS identity")
     def identity_description(self, obj: PullSecretResource) -> str:
@@ -188,6 +223,7 @@ class ResourceAdmin(admin.ModelAdmin):
     def status_context(self, request: HttpRequest, obj: PullSecretResource) -> dict:
         return {
             "row": obj,
+            "selector": columns.selector_text(getattr(obj, "namespace_selector", None)),
             "secrets": secrets_by_namespace(obj),
             "refresh_allowed_at": refresh.next_allowed(obj),
             "status_url": reverse(self._url_name("status"), args=[obj.pk]),
@@ -301,6 +337,8 @@ class ResourceAdmin(admin.ModelAdmin):
 COLUMNS = (
     columns.identity,
     columns.role,
+    columns.service_accounts,
+    columns.registries,
     "secrets_ok",
     columns.expires,
     columns.next_refresh,
@@ -308,6 +346,16 @@ COLUMNS = (
     "cluster",
 )
 SECRET_KEY_FIELDS = ("accessKeyIdKey", "secretAccessKeyKey", "sessionTokenKey")
+REACH = ("service_accounts", "registries")
+REACH_TITLE = "ServiceAccounts and registries"
+REACH_FIELDSET = (
+    REACH_TITLE,
+    {
+        "description": "Optional. ServiceAccounts get the Secret in their imagePullSecrets, so that their "
+        "pods pull without naming it; more registries (other accounts and regions) go into the same Secret.",
+        "fields": REACH,
+    },
+)
 ROLE_EXTRAS = (("externalId", "external ID"), ("roleSessionName", "session name"))
 
 
@@ -366,6 +414,7 @@ class NamespacedPullSecretAdmin(ResourceAdmin):
     form = NamespacedResourceForm
     fieldsets = (
         (None, {"fields": ("cluster", "namespace", "name", "secret_name")}),
+        REACH_FIELDSET,
         *identity_fieldsets(True),
     )
     list_display = ("__str__", columns.status, *COLUMNS)
@@ -377,8 +426,9 @@ class NamespacedPullSecretAdmin(ResourceAdmin):
 class ClusterPullSecretAdmin(ResourceAdmin):
     form = ClusterResourceForm
     fieldsets = (
-        (None, {"fields": ("cluster", "name", "secret_name", "namespaces")}),
+        (None, {"fields": ("cluster", "name", "secret_name", "namespaces", "namespace_selector")}),
+        REACH_FIELDSET,
         *identity_fieldsets(False),
     )
-    list_display = ("name", columns.status, *COLUMNS)
-    search_fields = ("namespaces", *ResourceAdmin.search_fields)
+    list_display = ("name", columns.status, columns.namespaces, *COLUMNS)
+    search_fields = ("namespaces", "namespace_selector", *ResourceAdmin.search_fields)

@@ -6,17 +6,24 @@ in both directions on every database.
 
 from __future__ import annotations
 
+import re
+
 import django_filters
 import django_filters.fields
 from django import forms
-from django.db.models import F
+from django.db.models import F, Q
 
 from ..choices import ResourceKind, SecretState
 from ..models import ClusterPullSecret, ManagedSecret, NamespacedPullSecret
+from ..services import specs
 from ..services.identity import access
 from ..services.reporting.summary import RESOURCE_STATES
 
 MSG_EMPTY_TIME = "give a date and time, e.g. 2026-12-01T06:00:00Z, or leave the parameter out."
+MSG_SERVICE_ACCOUNT = 'give a ServiceAccount name (e.g. default), or "*".'
+MSG_ACCOUNT_ID = "give an AWS account ID: its 12 digits, such as 123456789012."
+SERVICE_ACCOUNT = re.compile(r"\*|" + specs.DNS_SUBDOMAIN.pattern.strip("^$"))
+ACCOUNT_ID = re.compile(r"[0-9]{12}")
 
 
 class PresentIsoDateTimeField(django_filters.fields.IsoDateTimeField):
@@ -30,6 +37,25 @@ class PresentIsoDateTimeField(django_filters.fields.IsoDateTimeField):
 
 class TimeFilter(django_filters.IsoDateTimeFilter):
     field_class = PresentIsoDateTimeField
+
+
+class PatternField(forms.CharField):
+    """Text that must match a pattern whole (a 400 naming the parameter, not an empty list)."""
+
+    def __init__(self, *args, pattern: re.Pattern, message: str, **kwargs) -> None:
+        self.pattern, self.message = pattern, message
+        super().__init__(*args, **kwargs)
+
+    def clean(self, value):
+        if value is None:  # the parameter is not given
+            return None
+        if len(value) > 253 or not self.pattern.fullmatch(value):
+            raise forms.ValidationError(self.message, code="invalid")
+        return value
+
+
+class PatternFilter(django_filters.CharFilter):
+    field_class = PatternField
 
 
 STATUS_HELP = "ready, failing (Ready is false) or pending (not reconciled yet)."
@@ -85,9 +111,36 @@ class ResourceFilter(django_filters.FilterSet):
         lookup_expr="lt",
         help_text="Only tokens that expire before this time (ISO 8601, e.g. 2026-12-01T06:00:00Z).",
     )
+    serviceAccount = PatternFilter(
+        pattern=SERVICE_ACCOUNT,
+        message=MSG_SERVICE_ACCOUNT,
+        method="by_service_account",
+        help_text="Only resources that give the Secret to this ServiceAccount: spec.serviceAccounts "
+        'lists it, or is ["*"]. "*" alone: only those of ["*"].',
+    )
+    registryAccount = PatternFilter(
+        pattern=ACCOUNT_ID,
+        message=MSG_ACCOUNT_ID,
+        method="by_registry_account",
+        help_text="Only resources with a registry of this AWS account (12 digits) in spec.registries.",
+    )
 
     def by_status(self, queryset, name, value):
         return queryset.filter(RESOURCE_STATES[value])
+
+    # spec.serviceAccounts and spec.registries are JSON lists. SQLite has no JSON containment
+    # lookup, so these match the JSON text: an element is there exactly when its value appears in
+    # quotes, which the patterns above make unambiguous (a name or "*" is a whole string of the
+    # list, 12 digits can only be an accountId: no region is all digits, no key is quoted digits).
+    # The same on SQLite and PostgreSQL (jsonb's text writes strings in double quotes too).
+    def by_service_account(self, queryset, name, value):
+        found = Q(service_accounts__icontains='"*"')
+        if value != "*":
+            found |= Q(service_accounts__icontains=f'"{value}"')
+        return queryset.filter(found)
+
+    def by_registry_account(self, queryset, name, value):
+        return queryset.filter(registries__icontains=f'"{value}"')
 
 
 class NamespacedPullSecretFilter(ResourceFilter):

@@ -20,7 +20,7 @@ from rest_framework import serializers
 from ..choices import IdentityKind
 from ..kube.kinds import CLUSTER, NAMESPACED, Kind
 from ..models import Cluster, ClusterPullSecret, ManagedSecret, NamespacedPullSecret, PullSecretResource
-from ..services import specs, writer
+from ..services import spec_edits, specs, writer
 from ..services.identity import access
 from ..services.secrets import managed
 from .errors import nested
@@ -98,6 +98,12 @@ class ConstantField(StringField):
 
 NameField = _schema(StringField, pattern=specs.DNS_SUBDOMAIN.pattern, maxLength=253)
 NamespaceField = _schema(StringField, pattern=specs.DNS_LABEL.pattern, maxLength=63)
+# A ServiceAccount's name, or "*" for all of them; an AWS account ID.
+ServiceAccountNameField = _schema(
+    StringField, pattern=r"^(\*|" + specs.DNS_SUBDOMAIN.pattern.strip("^$") + r")$", maxLength=253
+)
+ACCOUNT_ID_PATTERN = r"^[0-9]{12}$"
+SELECTOR_OPERATORS = ["In", "NotIn", "Exists", "DoesNotExist"]
 
 
 def _name(value: str) -> str:
@@ -378,12 +384,7 @@ class AwsAccessSerializer(StrictSerializer):
 
     def _namespace(self, row: PullSecretResource | None) -> str:
         """The resource's namespace, which a namespaced resource's references must be in."""
-        if row is not None:
-            return getattr(row, "namespace", "")
-        data = self.root.initial_data if isinstance(self.root.initial_data, dict) else {}
-        metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
-        namespace = metadata.get("namespace")
-        return namespace if isinstance(namespace, str) else ""
+        return own_namespace(self, row)
 
     def _problems(
         self, wanted: dict, region: str, key: str, namespace: str, row: PullSecretResource | None
@@ -413,6 +414,16 @@ class AwsAccessSerializer(StrictSerializer):
         if wanted.get("accessKeyId") != row.access_key_id:
             return MSG_KEY_TO_CHANGE
         return ""
+
+
+def own_namespace(serializer: serializers.Field, row: PullSecretResource | None) -> str:
+    """The namespace of the resource being written (empty for the cluster kind)."""
+    if row is not None:
+        return getattr(row, "namespace", "")
+    data = serializer.root.initial_data if isinstance(serializer.root.initial_data, dict) else {}
+    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    namespace = metadata.get("namespace")
+    return namespace if isinstance(namespace, str) else ""
 
 
 def current_access(row: PullSecretResource) -> dict:
@@ -448,8 +459,56 @@ class ClusterAwsAccessSerializer(AwsAccessSerializer):
     serviceAccountRef = ClusterServiceAccountRefSerializer(required=False, allow_null=True)
 
 
+class LabelRequirementSerializer(StrictSerializer):
+    """One label requirement: key, operator, and values (for In and NotIn only)."""
+
+    key = StringField(max_length=317, help_text="The label key, e.g. team or kubernetes.io/metadata.name.")
+    operator = _schema(StringField, enum=SELECTOR_OPERATORS)(
+        help_text="In, NotIn (values required), Exists or DoesNotExist (no values)."
+    )
+    values = serializers.ListField(
+        child=StringField(max_length=63, allow_blank=True),
+        required=False,
+        help_text="The label values: at least one for In and NotIn, none for Exists and DoesNotExist.",
+    )
+
+
+class LabelSelectorSerializer(StrictSerializer):
+    """A standard Kubernetes LabelSelector over namespaces: every matchLabels pair and every
+    matchExpressions requirement must hold. `{}` selects every namespace; to leave some out, use
+    NotIn on kubernetes.io/metadata.name (e.g. `{"matchExpressions": [{"key":
+    "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system"]}]}`)."""
+
+    matchLabels = serializers.DictField(
+        child=StringField(max_length=63, allow_blank=True),
+        required=False,
+        help_text='Labels a namespace must have, e.g. {"team": "a"}.',
+    )
+    matchExpressions = serializers.ListField(
+        child=LabelRequirementSerializer(), required=False, help_text="Requirements a namespace must meet."
+    )
+
+    def to_representation(self, selector: dict) -> dict:
+        return {name: selector[name] for name in self.fields if name in selector}
+
+
+class RegistrySerializer(StrictSerializer):
+    """One more ECR registry in the same Secret: <accountId>.dkr.ecr.<region>.amazonaws.com."""
+
+    accountId = _schema(StringField, pattern=ACCOUNT_ID_PATTERN)(
+        help_text="The registry's AWS account ID: 12 digits, e.g. 123456789012."
+    )
+    region = _schema(StringField, pattern=access.REGION_PATTERN.pattern, maxLength=32)(
+        max_length=32, help_text="The registry's AWS region, e.g. eu-west-1."
+    )
+
+    def to_representation(self, registry: dict) -> dict:
+        return {name: registry.get(name, "") for name in self.fields}
+
+
 class NamespacedSpecSerializer(StrictSerializer):
-    """What the resource asks for, as in the CRD: the Secret's name and the AWS identity."""
+    """What the resource asks for, as in the CRD: the Secret's name, the AWS identity, the
+    ServiceAccounts given the Secret and more registries in it."""
 
     awsAccess = AwsAccessSerializer(source="*", help_text="The AWS identity that reads from ECR.")
     secretName = NameField(
@@ -457,22 +516,90 @@ class NamespacedSpecSerializer(StrictSerializer):
         max_length=253,
         help_text="The name of the kubernetes.io/dockerconfigjson Secret to manage (immutable once created).",
     )
+    serviceAccounts = serializers.ListField(
+        source="service_accounts",
+        child=ServiceAccountNameField(max_length=253),
+        required=False,
+        allow_null=True,
+        max_length=100,
+        help_text="ServiceAccounts in each target namespace that get the Secret in their "
+        'imagePullSecrets, so that their pods pull without naming it; ["*"] for every ServiceAccount '
+        "there (alone, not with names). Left out (or null): none is patched.",
+    )
+    registries = serializers.ListField(
+        child=RegistrySerializer(),
+        required=False,
+        allow_null=True,
+        max_length=20,
+        help_text="More ECR registries (at most 20, each once) in the same Secret, beside the default one "
+        "of spec.awsAccess.region: one auths entry <accountId>.dkr.ecr.<region>.amazonaws.com each. "
+        "Left out (or null): none.",
+    )
+
+    def to_representation(self, row: PullSecretResource) -> dict:
+        """As the CRD has it: an optional field that is not set is left out (a resource without them
+        reads as it did before they existed)."""
+        found = super().to_representation(row)
+        for name in ("namespaces", "namespaceSelector", "serviceAccounts", "registries"):
+            if name in found and found[name] in (None, []):
+                del found[name]
+        return found
 
     def validate_secretName(self, value: str) -> str:
         return _name(value)
 
+    def validate_serviceAccounts(self, value: list[str] | None) -> list[str]:
+        return list(value or [])
+
+    def validate_registries(self, value: list[dict] | None) -> list[dict]:
+        return [{"accountId": r["accountId"], "region": r["region"]} for r in value or []]
+
+    def validate(self, attrs: dict) -> dict:
+        """The reach of the spec as it is to be, checked with the webhook's rules (services.specs)."""
+        row: PullSecretResource | None = self.root.instance
+        current = spec_edits.reach_spec(row) if row is not None else None
+        wanted = dict(current or {})
+        for field, (name, empty) in REACH_FIELDS.items():
+            if field in attrs:
+                wanted.pop(name, None)
+                if attrs[field] != empty and attrs[field] is not None:
+                    wanted[name] = attrs[field]
+        namespace = own_namespace(self, row)
+        found = spec_edits.problems(self.root.kube_kind, namespace, wanted, current)
+        if found:
+            raise serializers.ValidationError(nested({p.removeprefix("spec."): m for p, m in found.items()}))
+        return attrs
+
+
+# The reach fields: row field -> (spec field, the value that leaves it out).
+REACH_FIELDS = {
+    "namespaces": ("namespaces", []),
+    "namespace_selector": ("namespaceSelector", None),
+    "service_accounts": ("serviceAccounts", []),
+    "registries": ("registries", []),
+}
+
 
 class ClusterSpecSerializer(NamespacedSpecSerializer):
-    """What the resource asks for, as in the CRD: the Secret's name, the namespaces to put it in,
-    and the AWS identity."""
+    """What the resource asks for, as in the CRD: the Secret's name, the namespaces to put it in
+    (listed, selected by label, or both), the AWS identity, the ServiceAccounts given the Secret and
+    more registries in it."""
 
     awsAccess = ClusterAwsAccessSerializer(source="*", help_text="The AWS identity that reads from ECR.")
 
     namespaces = serializers.ListField(
         child=NamespaceField(max_length=63),
-        min_length=1,
+        required=False,
         max_length=1000,
-        help_text="The namespaces to manage the Secret in (at least one; repeats are dropped).",
+        help_text="The namespaces to manage the Secret in (repeats are dropped). At least one of "
+        "namespaces and namespaceSelector is required.",
+    )
+    namespaceSelector = LabelSelectorSerializer(
+        source="namespace_selector",
+        required=False,
+        allow_null=True,
+        help_text="The namespaces to manage the Secret in, by label, as they are now and as they come and "
+        "go: beside the listed ones. {} selects every namespace; null removes the selector.",
     )
 
     def validate_namespaces(self, value: list[str]) -> list[str]:
@@ -493,6 +620,12 @@ class NamespaceResultSerializer(serializers.Serializer):
     lastWritten = serializers.DateTimeField(allow_null=True)
     expiresAt = serializers.DateTimeField(allow_null=True)
     error = serializers.CharField(help_text="The last error writing this Secret; empty when none.")
+    serviceAccounts = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="The ServiceAccounts in this namespace that hold the Secret in their imagePullSecrets "
+        "(patched by ecrcontrol). Only with spec.serviceAccounts.",
+    )
 
 
 class IdentityStatusSerializer(serializers.Serializer):
@@ -540,16 +673,20 @@ class StatusSerializer(serializers.Serializer):
         found = self.root.context.get("secrets")
         if found is None:
             found = managed.secrets_of([row])
-        return [
-            {
-                "namespace": ns,
-                "state": secret.state if secret else "pending",
-                "lastWritten": secret.last_written if secret else None,
-                "expiresAt": secret.expires_at if secret else None,
-                "error": secret.last_error if secret else "",
-            }
-            for ns, secret in managed.by_namespace(row, found)
-        ]
+        return [namespace_result(ns, secret) for ns, secret in managed.by_namespace(row, found)]
+
+
+def namespace_result(namespace: str, secret: ManagedSecret | None) -> dict:
+    found = {
+        "namespace": namespace,
+        "state": secret.state if secret else "pending",
+        "lastWritten": secret.last_written if secret else None,
+        "expiresAt": secret.expires_at if secret else None,
+        "error": secret.last_error if secret else "",
+    }
+    if secret is not None and secret.service_accounts is not None:
+        found["serviceAccounts"] = list(secret.service_accounts)
+    return found
 
 
 # -- the resources -------------------------------------------------------------------------------
@@ -685,6 +822,13 @@ class ManagedSecretSerializer(serializers.Serializer):
     lastWritten = serializers.DateTimeField(source="last_written", allow_null=True)
     expiresAt = serializers.DateTimeField(source="expires_at", allow_null=True)
     error = serializers.CharField(source="last_error")
+    serviceAccounts = serializers.ListField(
+        source="service_accounts",
+        child=serializers.CharField(),
+        allow_null=True,
+        help_text="The ServiceAccounts in this namespace patched to use the Secret; null when the owner "
+        "has no spec.serviceAccounts.",
+    )
 
     class Meta:
         model = ManagedSecret

@@ -29,6 +29,10 @@ class PullSecretResource(models.Model):
     identity_kind = models.CharField(max_length=16, choices=IdentityKind.choices, default=IdentityKind.INLINE)
     role_arn = models.CharField(max_length=2048, blank=True)
     credentials_ref = models.CharField(max_length=317, blank=True)
+    # spec.serviceAccounts: the ServiceAccounts given the Secret in imagePullSecrets (["*"]: all)
+    service_accounts = models.JSONField(default=list, blank=True)
+    # spec.registries: more registries in the same Secret, each {"accountId": ..., "region": ...}
+    registries = models.JSONField(default=list, blank=True)
 
     # status, as last written to the cluster
     ready = models.BooleanField(null=True, editable=False)
@@ -73,9 +77,11 @@ class NamespacedPullSecret(PullSecretResource):
 
 
 class ClusterPullSecret(PullSecretResource):
-    """A ClusterAWSECRImagePullSecret: the same Secret in each listed namespace."""
+    """A ClusterAWSECRImagePullSecret: the same Secret in each listed and each selected namespace."""
 
-    namespaces = models.JSONField(default=list)
+    namespaces = models.JSONField(default=list, blank=True)
+    # spec.namespaceSelector, a LabelSelector: None when not set, {} selects every namespace
+    namespace_selector = models.JSONField(null=True, blank=True)
 
     class Meta:
         verbose_name = "ClusterAWSECRImagePullSecret"

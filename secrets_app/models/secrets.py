@@ -22,6 +22,9 @@ class ManagedSecret(models.Model):
     last_written = models.DateTimeField(null=True)
     expires_at = models.DateTimeField(null=True)
     last_error = models.TextField(blank=True)
+    # status.namespaces[].serviceAccounts: the ServiceAccounts patched with the Secret in this
+    # namespace (None: the resource asks for none, spec.serviceAccounts not set)
+    service_accounts = models.JSONField(null=True, blank=True)
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -51,11 +51,32 @@ def spec_fields(kind: Kind, body: dict) -> dict:
         "role_arn": identity["role_arn"],
         "aws_access": identity["aws_access"],
         "credentials_ref": identity["reference"],
+        "service_accounts": _strings(spec.get("serviceAccounts")),
+        "registries": _registries(spec.get("registries")),
         "synced_at": datetime.datetime.now(datetime.UTC),
     }
     if not kind.namespaced:
         fields["namespaces"] = list(spec.get("namespaces") or [])
+        selector = spec.get("namespaceSelector")
+        fields["namespace_selector"] = selector if isinstance(selector, dict) else None
     return fields
+
+
+def _strings(value) -> list[str]:
+    """A list of names as applied (the CRD and the webhook say what is wrong with it, not the mirror)."""
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
+def _registries(value) -> list[dict]:
+    """spec.registries as applied: {"accountId", "region"} items, the account ID as text (the API's
+    registryAccount filter matches it quoted)."""
+    if not isinstance(value, list):
+        return []
+    return [
+        {"accountId": str(item.get("accountId", "")), "region": str(item.get("region", ""))}
+        for item in value
+        if isinstance(item, dict)
+    ]
 
 
 _UNREAD = object()

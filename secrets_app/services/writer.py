@@ -67,20 +67,23 @@ class WriteUnavailable(WriteError):
     """The cluster's API server did not answer; try again later."""
 
 
-_FIELD = re.compile(r"\.?(spec(?:\.[A-Za-z]+)+)")
+_FIELD = re.compile(r"\.?(spec(?:\.[A-Za-z]+(?:\[\d+\])*)+)")
 # "spec.awsAccess.serviceAccountRef needs spec.awsAccess.roleArn: ...": what to set is the field needed.
-_NEEDS = re.compile(r" needs \.?(spec(?:\.[A-Za-z]+)+)")
+_NEEDS = re.compile(r" needs \.?(spec(?:\.[A-Za-z]+(?:\[\d+\])*)+)")
+_INDEX = re.compile(r"\[(\d+)\]")
 
 
 def field_errors(message: str) -> dict[str, list[str]]:
     """An API server message split into its parts ("; "), each under the first spec field it names
-    (or, for "<field> needs <other field>", under the field it needs)."""
+    (or, for "<field> needs <other field>", under the field it needs). An item of a list is a path
+    part of its own: "spec.registries[1].accountId" is under "spec.registries.1.accountId"."""
     _, sep, rest = message.partition(" denied the request: ")
     parts = rest.split("; ") if sep else [message]
     fields: dict[str, list[str]] = {}
     for part in parts:
         found = _NEEDS.search(part) or _FIELD.search(part)
-        fields.setdefault(found.group(1) if found else "", []).append(part)
+        path = _INDEX.sub(r".\1", found.group(1)) if found else ""
+        fields.setdefault(path, []).append(part)
     return fields
 
 
@@ -122,8 +125,21 @@ def _spec(row: PullSecretResource, base: dict | None, secret_access_key: str) ->
     spec["awsAccess"] = access
     spec["secretName"] = row.secret_name
     if isinstance(row, ClusterPullSecret):
-        spec["namespaces"] = list(row.namespaces)
+        _set(spec, "namespaces", list(row.namespaces or []))
+        _set(spec, "namespaceSelector", row.namespace_selector, keep_empty=True)
+    _set(spec, "serviceAccounts", list(row.service_accounts or []))
+    _set(spec, "registries", [dict(r) for r in row.registries or []])
     return spec
+
+
+def _set(spec: dict, field: str, value, keep_empty: bool = False) -> None:
+    """spec[field] = value, or no such field when the row has none (None, or an empty list): a
+    resource without the optional fields is written exactly as before they existed. A selector is
+    kept when empty ({} selects every namespace)."""
+    if value is None or (not value and not keep_empty):
+        spec.pop(field, None)
+    else:
+        spec[field] = copy.deepcopy(value)
 
 
 def _inline_keys(row: PullSecretResource, base: dict | None, current: dict, secret_access_key: str) -> dict:

@@ -12,7 +12,7 @@ from secrets_app.admin.forms import (
     NamespacedResourceForm,
 )
 from secrets_app.models import Cluster, ClusterPullSecret, NamespacedPullSecret
-from secrets_app.services import writer
+from secrets_app.services import specs, writer
 from secrets_app.services.identity import access
 
 pytestmark = pytest.mark.django_db
@@ -119,7 +119,7 @@ def test_an_empty_namespace_list_is_refused_before_anything_is_sent(written):
     data = {k: v for k, v in namespaced_data(namespaces=" \n ").items() if k != "namespace"}
     form = ClusterResourceForm(data=data)
     assert not form.is_valid()
-    assert form.errors["namespaces"] == ["List at least one namespace (one per line)."]
+    assert form.errors["namespaces"] == [specs.MSG_NAMESPACES_MISSING]
     assert written == []
 
 

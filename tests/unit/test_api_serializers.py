@@ -157,7 +157,7 @@ def test_namespaces_are_checked_one_by_one_and_repeats_dropped():
     assert serializer.validated_data["namespaces"] == ["a", "b"]
     body["spec"]["namespaces"] = []
     assert errors_of(ClusterPullSecretSerializer, body) == {
-        "spec": {"namespaces": ["Ensure this field has at least 1 elements."]}
+        "spec": {"namespaces": [specs.MSG_NAMESPACES_MISSING]}
     }
 
 
