@@ -459,7 +459,22 @@ class ClusterAwsAccessSerializer(AwsAccessSerializer):
     serviceAccountRef = ClusterServiceAccountRefSerializer(required=False, allow_null=True)
 
 
-class LabelRequirementSerializer(StrictSerializer):
+class WholeItemSerializer(StrictSerializer):
+    # An item of a list that a PATCH replaces as a whole: its required fields stay required in a
+    # PATCH too (DRF's partial would let them be left out). No docstring: see StrictSerializer.
+
+    def validate(self, attrs: dict) -> dict:
+        missing = {
+            name: [field.error_messages["required"]]
+            for name, field in self.fields.items()
+            if field.required and not field.read_only and name not in attrs
+        }
+        if missing:
+            raise serializers.ValidationError(missing)
+        return attrs
+
+
+class LabelRequirementSerializer(WholeItemSerializer):
     """One label requirement: key, operator, and values (for In and NotIn only)."""
 
     key = StringField(max_length=317, help_text="The label key, e.g. team or kubernetes.io/metadata.name.")
@@ -492,7 +507,7 @@ class LabelSelectorSerializer(StrictSerializer):
         return {name: selector[name] for name in self.fields if name in selector}
 
 
-class RegistrySerializer(StrictSerializer):
+class RegistrySerializer(WholeItemSerializer):
     """One more ECR registry in the same Secret: <accountId>.dkr.ecr.<region>.amazonaws.com."""
 
     accountId = _schema(StringField, pattern=ACCOUNT_ID_PATTERN)(

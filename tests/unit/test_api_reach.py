@@ -248,6 +248,24 @@ def test_create_and_patch_through_the_api(writes):
     assert ClusterPullSecret.objects.get().namespace_selector is None
 
 
+def test_a_patch_replaces_a_registry_as_a_whole_so_its_fields_stay_required(writes):
+    row = namespaced_row()
+    api = client_for("operators")
+    patch = {"spec": {"registries": [{"accountId": "123456789012"}]}}
+    response = api.patch(f"{NAMESPACED_URL}{row.pk}/", patch, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json() == {"spec": {"registries": {"0": {"region": ["This field is required."]}}}}
+    selector = {"matchExpressions": [{"operator": "Exists"}]}
+    response = api.patch(
+        f"{CLUSTER_URL}{cluster_row().pk}/", {"spec": {"namespaceSelector": selector}}, format="json"
+    )
+    assert response.status_code == 400, response.content
+    assert response.json() == {
+        "spec": {"namespaceSelector": {"matchExpressions": {"0": {"key": ["This field is required."]}}}}
+    }
+    assert not writes
+
+
 def test_a_patch_that_leaves_no_namespace_is_a_400_on_namespaces(writes):
     row = cluster_row(namespaces=["a"])
     api = client_for("operators")
