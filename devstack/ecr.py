@@ -46,6 +46,7 @@ import json
 import os
 import random
 import re
+import secrets
 import threading
 import time
 import urllib.error
@@ -98,6 +99,7 @@ class Signer:
     access_key_id: str
     role_arn: str  # the RoleArn asked for in the AssumeRole* (answered here) that issued the key, else ""
     session_token: bool  # an X-Amz-Security-Token came with the call (temporary credentials)
+    region: str = ""  # the region of the SigV4 credential scope (which regional ECR was asked)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,6 +120,13 @@ class StsCall:
 def signing_key_id(headers) -> str:
     """The access key id in a SigV4 Authorization header's Credential, or "" for an unsigned call."""
     match = re.match(r"AWS4-HMAC-SHA256 .*Credential=([^/,\s]+)/", headers.get("Authorization", ""))
+    return match.group(1) if match else ""
+
+
+def signing_region(headers) -> str:
+    """The region of a SigV4 Authorization header's credential scope, or ""."""
+    scope = r"AWS4-HMAC-SHA256 .*Credential=[^/,\s]+/[0-9]{8}/([^/,\s]+)/"
+    match = re.match(scope, headers.get("Authorization", ""))
     return match.group(1) if match else ""
 
 
@@ -181,6 +190,7 @@ class LocalECR(Component):
         self.fail_with: int | None = None  # answer every call with this HTTP status
         self.error_rate = 0.0  # answer this fraction of calls with a 500
         self.unreachable = False  # close every connection without an answer
+        self.failing_regions: set[str] = set()  # answer GetAuthorizationToken there with a 500
         self.throttle(rate, burst)
         self.role_credentials_lifetime: datetime.timedelta | None = None  # answer this instead of moto's
         self.refused_roles: dict[str, str | None] = {}  # role ARN -> AccessDenied message (None: AWS's)
@@ -270,6 +280,7 @@ class LocalECR(Component):
         with self._lock:
             self._issued = {}
         self.refused_roles = {}
+        self.failing_regions = set()
         self.reset_counters()
 
     # --- one request -----------------------------------------------------------------------
@@ -289,7 +300,8 @@ class LocalECR(Component):
                 if key_id:
                     role_arn = self._issued.get(key_id, ("", ""))[0]
                     session_token = bool(handler.headers.get(SECURITY_TOKEN_HEADER))
-                    self.token_signers.append(Signer(key_id, role_arn, session_token))
+                    region = signing_region(handler.headers)
+                    self.token_signers.append(Signer(key_id, role_arn, session_token, region))
         if self.latency:
             time.sleep(self.latency)
         if self.unreachable:
@@ -300,6 +312,8 @@ class LocalECR(Component):
                 handler, 400, "MissingAuthenticationTokenException", "Missing Authentication Token"
             )
         status = self._injected_status()
+        if is_token_call and signing_region(handler.headers) in self.failing_regions:
+            status = 500
         if status:
             with self._lock:
                 self.failed += 1
@@ -395,12 +409,14 @@ class LocalECR(Component):
             return exc.code, exc.read(), exc.headers
 
     def _with_realistic_expiry(self, payload: bytes) -> bytes:
-        """expiresAt as AWS answers it: now + 12 h (or the override), in epoch seconds."""
+        """expiresAt as AWS answers it: now + 12 h (or the override), in epoch seconds; and a new
+        password each call, as AWS's (moto's is the same for every call of an account)."""
         data = json.loads(payload)
         expires = self.expires_at or datetime.datetime.now(datetime.UTC) + self.token_lifetime
         for item in data.get("authorizationData", []):
             item["expiresAt"] = round(expires.timestamp(), 3)
-            password = base64.b64decode(item["authorizationToken"]).decode().partition(":")[2]
+            password = secrets.token_urlsafe(96)
+            item["authorizationToken"] = base64.b64encode(f"AWS:{password}".encode()).decode()
             with self._lock:
                 self._passwords[hashlib.sha256(password.encode()).hexdigest()] = expires.timestamp()
         return json.dumps(data).encode()

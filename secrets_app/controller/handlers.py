@@ -16,7 +16,8 @@ from collections.abc import Callable
 from ..choices import SecretState
 from ..kube.api import Kube
 from ..kube.errors import KubeError
-from ..kube.kinds import BY_NAME, CLUSTER, LEGACY, NAMESPACED, OWNER_UID_LABEL, Kind
+from ..kube.kinds import CLUSTER, LEGACY, NAMESPACED, OWNER_UID_LABEL, Kind
+from ..kube.store import Store
 from ..models import Cluster, ClusterPullSecret, ManagedSecret, NamespacedPullSecret
 from ..services import mirror
 from ..services.identity import access
@@ -34,6 +35,7 @@ class Handlers:
         self.cluster = cluster
         self.enqueue = enqueue
         self.kube = kube  # for what a deleted resource leaves to undo (its ServiceAccount entries)
+        self.namespaces: Store | None = None  # the Namespace watch's store (labels, for selectors)
         # Which resources take their AWS keys from which Secret (namespace/name), and back.
         self._readers: dict[str, set[Key]] = {}
         self._reads: dict[Key, str] = {}
@@ -199,24 +201,38 @@ class Handlers:
 
     # -- ServiceAccounts (spec.serviceAccounts) -----------------------------------------------
     def service_accounts_listed(self, items: list[dict], listed_at: datetime.datetime) -> None:
+        readers = self._service_account_readers()
         for item in items:
-            self.service_account_changed(item)
+            self.service_account_changed(item, readers)
 
-    def service_account_changed(self, account: dict) -> None:
-        """A ServiceAccount appeared or changed: reconcile the resources with a Secret in its
-        namespace that want it to hold the Secret and find it missing (new, or removed by hand)."""
+    def service_account_changed(self, account: dict, readers: list | None = None) -> None:
+        """A ServiceAccount appeared or changed: reconcile the resources that target its namespace
+        and want it to hold their Secret, if it does not (new, or the entry removed by hand).
+        Decided from the resources' specs, not from what their last reconcile recorded: a
+        ServiceAccount created while that reconcile runs (a new namespace's `default`) is not missed."""
         meta = account["metadata"]
-        owners = ManagedSecret.objects.filter(
-            cluster=self.cluster, namespace=meta["namespace"], state=SecretState.SYNCED
-        ).values_list("owner_kind", "owner_namespace", "owner_name", "name")
-        for kind, namespace, name, secret_name in owners:
-            if service_accounts.holds(account, secret_name) or kind not in (NAMESPACED.kind, CLUSTER.kind):
+        namespace = self.namespaces.get("", meta["namespace"]) if self.namespaces is not None else None
+        for key, row in readers if readers is not None else self._service_account_readers():
+            if service_accounts.holds(account, row.secret_name):
                 continue
-            model = mirror.model_for(BY_NAME[kind])
-            row = mirror.one(
-                model.objects.filter(**mirror.lookup(self.cluster, BY_NAME[kind], namespace, name))
-            )
-            if row is not None and service_accounts.wanted(
-                {"serviceAccounts": row.service_accounts}, meta["name"]
-            ):
-                self.enqueue((kind, namespace, name))
+            if not service_accounts.wanted({"serviceAccounts": row.service_accounts}, meta["name"]):
+                continue
+            if key[0] == NAMESPACED.kind:
+                targeted = row.namespace == meta["namespace"]
+            else:
+                chosen = row.namespace_selector
+                selected = chosen is not None and namespace is not None and not selector.problems(chosen)
+                targeted = meta["namespace"] in row.namespaces or (
+                    selected and namespaces.selects(chosen, namespace)
+                )
+            if targeted:
+                self.enqueue(key)
+
+    def _service_account_readers(self) -> list[tuple[Key, object]]:
+        """The resources that ask for ServiceAccounts (spec.serviceAccounts set), with their rows."""
+        found = []
+        for model, kind in ((NamespacedPullSecret, NAMESPACED), (ClusterPullSecret, CLUSTER)):
+            for row in model.objects.filter(cluster=self.cluster):
+                if row.service_accounts:
+                    found.append(((kind.kind, getattr(row, "namespace", ""), row.name), row))
+        return found

@@ -51,9 +51,12 @@ class ClusterController:
         kube = kube_for(cluster)
         self.handlers = Handlers(cluster, self.request, kube)
         # Reconciles in this process (the embedded default) read what the watches saw.
-        kept = (NAMESPACED.kind, CLUSTER.kind, store.SECRETS, store.NAMESPACES, store.SERVICE_ACCOUNTS)
-        kept = kept if queue.is_local() else ()
-        self.stores = {what: store.Store() for what in kept}
+        # The namespaces are kept in any case: the handlers match them against selectors.
+        kept = (
+            (NAMESPACED.kind, CLUSTER.kind, store.SECRETS, store.SERVICE_ACCOUNTS) if queue.is_local() else ()
+        )
+        self.stores = {what: store.Store() for what in (*kept, store.NAMESPACES)}
+        self.handlers.namespaces = self.stores[store.NAMESPACES]
         self.loops = [
             watching.WatchLoop(
                 watching.resources_source(kube, kind),

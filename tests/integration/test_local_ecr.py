@@ -125,7 +125,32 @@ def test_an_unsigned_token_call_is_refused_with_missing_authentication_token_and
 
 def test_a_signed_token_call_records_the_access_key_that_signed_it(ecr):
     client(ecr).get_authorization_token()
-    assert ecr.token_signers == [Signer(access_key_id="AKIAEXAMPLE", role_arn="", session_token=False)]
+    assert ecr.token_signers == [
+        Signer(access_key_id="AKIAEXAMPLE", role_arn="", session_token=False, region="eu-west-1")
+    ]
+
+
+def test_each_token_call_answers_a_new_password_as_aws_does(ecr):
+    first, second = (client(ecr).get_authorization_token()["authorizationData"][0] for _ in range(2))
+    assert first["authorizationToken"] != second["authorizationToken"]
+    assert base64.b64decode(first["authorizationToken"]).decode().startswith("AWS:")
+
+
+def test_a_region_made_to_fail_answers_500_there_and_nowhere_else(ecr):
+    ecr.failing_regions = {"eu-west-1"}
+    with pytest.raises(botocore.exceptions.ClientError) as error:
+        client(ecr).get_authorization_token()
+    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    east = boto3.client(
+        "ecr",
+        endpoint_url=ecr.url,
+        region_name="us-east-1",
+        config=ONE_ATTEMPT,
+        aws_access_key_id="AKIAEXAMPLE",
+        aws_secret_access_key="example",
+    )
+    assert east.get_authorization_token()["authorizationData"]
+    assert [s.region for s in ecr.token_signers] == ["eu-west-1", "us-east-1"]
 
 
 def test_an_unsigned_assume_role_is_refused_as_sts_does(ecr):
@@ -147,7 +172,9 @@ def test_a_token_call_signed_with_assumed_role_credentials_records_that_role(ecr
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],
     ).get_authorization_token()
-    assert ecr.token_signers == [Signer(credentials["AccessKeyId"], role_arn=ROLE, session_token=True)]
+    assert ecr.token_signers == [
+        Signer(credentials["AccessKeyId"], role_arn=ROLE, session_token=True, region="eu-west-1")
+    ]
     [call] = ecr.sts_calls
     assert (call.action, call.role_arn, call.external_id, call.session_name, call.signer_access_key_id) == (
         "AssumeRole",
@@ -182,7 +209,9 @@ def test_an_unsigned_assume_role_with_web_identity_is_allowed_and_records_the_to
     )
     assert (call.sub, call.aud) == ("system:serviceaccount:team-a:puller", "sts.amazonaws.com")
     assert token not in repr(call)
-    assert ecr.token_signers == [Signer(credentials["AccessKeyId"], role_arn=ROLE, session_token=True)]
+    assert ecr.token_signers == [
+        Signer(credentials["AccessKeyId"], role_arn=ROLE, session_token=True, region="eu-west-1")
+    ]
 
 
 def test_a_refused_role_answers_access_denied_until_allowed_again(ecr):
