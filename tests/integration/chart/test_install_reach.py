@@ -110,7 +110,7 @@ def test_the_local_registry_lets_in_only_an_unexpired_token_the_local_ecr_issued
     with LocalRegistry(ecr.accepts) as registry:
         status, headers = registry_get(registry, "/v2/")
         assert status == 401 and headers["WWW-Authenticate"].startswith("Basic realm="), headers
-        # moto's password for the account, before this front has issued it: not a token yet.
+        # moto's own password for the account: the front answers fresh ones, never this.
         assert registry_get(registry, "/v2/", "AWS:123456789012-auth-token")[0] == 401
         credentials = docker_credentials(ecr.url)
         assert registry_get(registry, "/v2/", credentials)[0] == 200
