@@ -461,19 +461,18 @@ class _Reconciler:
         failed = [s.result for s in syncs if not s.result.ready]
         refresh_at = tokens.refresh_at
         requeue_at, failures = refresh_at, 0
+        failing = "; ".join(f"{r.namespace} ({r.message})" for r in failed)
+        not_ready = status.MSG_FAILED.format(ok=", ".join(ok) or "none", failed=failing)
         if tokens.failed:
             region, exc = next(iter(tokens.failed.items()))
             hosts = ", ".join(r.host for r in registries.parse(self.spec) if r.region in tokens.failed)
             message = status.MSG_REGION_FAILED.format(region=region, error=exc, hosts=hosts)
-            if failed:
-                failing = "; ".join(f"{r.namespace} ({r.message})" for r in failed)
-                message += " " + status.MSG_FAILED.format(ok=", ".join(ok) or "none", failed=failing)
+            message += f" {not_ready}" if failed else ""
             reason = getattr(exc, "reason", status.CREDENTIALS_NOT_FOUND)
             outcome = status.Outcome(False, reason, message)
             failures = mirror.failures(self._rows()) + 1
             retry = getattr(exc, "retry_at", None) if getattr(exc, "permanent", False) else None
             requeue_at = retry or self.now + schedule.backoff(failures)
-            self._later("Warning", reason, message)
         elif not failed:
             names = ok[0] if self.kind.namespaced else "[" + " ".join(ok) + "]"
             outcome = status.Outcome(
@@ -482,14 +481,7 @@ class _Reconciler:
                 status.MSG_UPDATED.format(namespaces=names, next=dockerconfig.rfc3339(refresh_at)),
             )
         else:
-            outcome = status.Outcome(
-                False,
-                status.SECRETS_FAILED,
-                status.MSG_FAILED.format(
-                    ok=", ".join(ok) or "none",
-                    failed="; ".join(f"{r.namespace} ({r.message})" for r in failed),
-                ),
-            )
+            outcome = status.Outcome(False, status.SECRETS_FAILED, not_ready)
             if any(s.temporary for s in syncs):
                 failures = mirror.failures(self._rows()) + 1
                 requeue_at = min(refresh_at, self.now + schedule.backoff(failures))
@@ -499,7 +491,8 @@ class _Reconciler:
         outcome.expires_at, outcome.next_refresh = tokens.expires_at, refresh_at
         outcome.refreshed_at = self.now if self.wrote else None
         outcome.identity = self.identity
-        self._finish(outcome, requeue_at=requeue_at, failures=failures)
+        if self._finish(outcome, requeue_at=requeue_at, failures=failures) and tokens.failed:
+            self._later("Warning", outcome.reason, outcome.message)  # once, not at every retry
 
     def _finish(self, outcome: status.Outcome, *, requeue_at, failures: int = 0) -> bool:
         """Write the status if it changed, and the mirror row. Returns whether the status changed."""
