@@ -138,8 +138,11 @@ def start_operator(control_plane, our_crds, transactional_db, tmp_path):
 
     started = []
 
-    def start(ecr_url: str, embedded: bool = False, controller: bool = True, **settings: str) -> Operator:
-        op = Operator(control_plane.kubeconfig, ecr_url, tmp_path, **settings)
+    def start(
+        ecr_url: str, embedded: bool = False, controller: bool = True, kubeconfig=None, **settings: str
+    ) -> Operator:
+        """`kubeconfig`: another identity than the control plane's admin (RBAC tests)."""
+        op = Operator(kubeconfig or control_plane.kubeconfig, ecr_url, tmp_path, **settings)
         op = op.start_embedded() if embedded else op.start(controller)
         started.append(op)
         return op

@@ -268,10 +268,10 @@ def test_a_namespace_leaving_the_selection_loses_the_entry(kube_api, operator, n
     )
 
 
-def test_a_service_account_admission_refuses_fails_only_its_namespace(kube_api, operator, namespaces):
-    locked, open_ = namespaces(), namespaces()
+def deny_service_account_updates(api, namespace: str) -> str:
+    """An admission policy refusing every ServiceAccount update in `namespace`; returns its name."""
     policy = unique("deny-sa")
-    admission = client.AdmissionregistrationV1Api(kube_api)
+    admission = client.AdmissionregistrationV1Api(api)
     admission.create_validating_admission_policy(
         {
             "metadata": {"name": policy},
@@ -298,11 +298,101 @@ def test_a_service_account_admission_refuses_fails_only_its_namespace(kube_api, 
                 "policyName": policy,
                 "validationActions": ["Deny"],
                 "matchResources": {
-                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": locked}}
+                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}
                 },
             },
         }
     )
+    return policy
+
+
+# The chart's ClusterRole, but ServiceAccounts may only be patched where a RoleBinding allows it.
+OPERATOR_RULES = [
+    {"apiGroups": [GROUP], "resources": ["*"], "verbs": ["*"]},
+    {
+        "apiGroups": [""],
+        "resources": ["secrets"],
+        "verbs": ["get", "list", "watch", "create", "update", "delete"],
+    },
+    {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]},
+    {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
+    {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["*"]},
+]
+
+
+def operator_without_patch_rights(api, control_plane, tmp_path, may_patch_in: str):
+    """A kubeconfig of a ServiceAccount with OPERATOR_RULES, and patch on ServiceAccounts only in
+    `may_patch_in`; returns (kubeconfig path, cleanup)."""
+    home, name = unique("op-home"), unique("ecrcontrol-op")
+    core, rbac = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api)
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=home)))
+    core.create_namespaced_service_account(
+        home, client.V1ServiceAccount(metadata=client.V1ObjectMeta(name=name))
+    )
+    subject = [{"kind": "ServiceAccount", "name": name, "namespace": home}]
+    rbac.create_cluster_role({"metadata": {"name": name}, "rules": OPERATOR_RULES})
+    rbac.create_cluster_role_binding(
+        {
+            "metadata": {"name": name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+            "subjects": subject,
+        }
+    )
+    patcher = f"{name}-patch"
+    rbac.create_cluster_role(
+        {
+            "metadata": {"name": patcher},
+            "rules": [{"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["patch"]}],
+        }
+    )
+    rbac.create_namespaced_role_binding(
+        may_patch_in,
+        {
+            "metadata": {"name": patcher},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": patcher},
+            "subjects": subject,
+        },
+    )
+    token = core.create_namespaced_service_account_token(
+        name, home, {"spec": {"expirationSeconds": 3600}}
+    ).status.token
+    config = json.loads(control_plane.kubeconfig.read_text())
+    config["users"] = [{"name": "admin", "user": {"token": token}}]
+    path = tmp_path / "restricted.kubeconfig"
+    path.write_text(json.dumps(config))
+
+    def cleanup() -> None:
+        for call in (
+            lambda: rbac.delete_cluster_role_binding(name),
+            lambda: rbac.delete_cluster_role(name),
+            lambda: rbac.delete_cluster_role(patcher),
+            lambda: core.delete_namespace(home),
+        ):
+            with contextlib.suppress(ApiException):
+                call()
+
+    return path, cleanup
+
+
+@pytest.mark.parametrize("refusal", ["rbac", "admission"])
+def test_a_service_account_that_cannot_be_patched_fails_only_its_namespace(
+    kube_api, control_plane, start_operator, ecr, namespaces, tmp_path, refusal
+):
+    locked, open_ = namespaces(), namespaces()
+    if refusal == "rbac":
+        kubeconfig, cleanup = operator_without_patch_rights(kube_api, control_plane, tmp_path, open_)
+        start_operator(ecr.url, kubeconfig=kubeconfig)
+    else:
+        policy = deny_service_account_updates(kube_api, locked)
+        admission = client.AdmissionregistrationV1Api(kube_api)
+        start_operator(ecr.url)
+
+        def cleanup() -> None:
+            admission.delete_validating_admission_policy_binding(policy)
+            admission.delete_validating_admission_policy(policy)
+
     try:
         name = unique("iso")
         cluster_resource(kube_api, name, namespaces=[locked, open_], serviceAccounts=["default"])
@@ -310,18 +400,26 @@ def test_a_service_account_admission_refuses_fails_only_its_namespace(kube_api, 
             lambda: (
                 (b := get_cluster_resource(kube_api, name))
                 and status_namespaces(b).get(locked, {}).get("reason") == "ServiceAccountPatchFailed"
+                and status_namespaces(b).get(open_, {}).get("ready")
                 and b
             ),
             LIVE,
         )
         results = status_namespaces(body)
-        assert "frozen" in results[locked]["message"] and results[locked]["ready"] is False
-        assert results[open_]["ready"] is True and results[open_]["serviceAccounts"] == ["default"]
-        assert SECRET in pull_secrets(kube_api, open_, "default") and has_secret(kube_api, locked)
+        expected = "frozen" if refusal == "admission" else "forbidden"
+        assert expected in results[locked]["message"] and results[locked]["ready"] is False
+        assert results[open_]["serviceAccounts"] == ["default"]
+        assert SECRET in pull_secrets(kube_api, open_, "default") and SECRET not in pull_secrets(
+            kube_api, locked, "default"
+        )
+        assert has_secret(kube_api, locked)  # the Secret itself is written there all the same
         assert not is_ready(body)
+        events = client.CoreV1Api(kube_api).list_namespaced_event(
+            "default", field_selector=f"involvedObject.name={name}"
+        )
+        assert any(e.reason == "ServiceAccountPatchFailed" and locked in e.message for e in events.items)
     finally:
-        admission.delete_validating_admission_policy_binding(policy)
-        admission.delete_validating_admission_policy(policy)
+        cleanup()
 
 
 # -- several registries -----------------------------------------------------------------------
