@@ -4,7 +4,7 @@ AWS identity (its kind and what it reads; the role by name, its ARN on hover).""
 from __future__ import annotations
 
 from django.contrib import admin
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from ..choices import IdentityKind
 from ..templatetags.ecrcontrol import reltime, resource_badge, secret_state
@@ -120,34 +120,26 @@ def registry_hosts(registries: list | None) -> list[str]:
 SHOWN_NAMESPACES = 3
 
 
-@admin.display(description="namespaces")
-def namespaces(row) -> str:
-    """The listed namespaces (the first few, all on hover) and the selector, if any."""
-    listed = list(row.namespaces or [])
-    shown = ", ".join(listed[:SHOWN_NAMESPACES])
-    if len(listed) > SHOWN_NAMESPACES:
-        shown += f" +{len(listed) - SHOWN_NAMESPACES}"
-    selector = selector_text(row.namespace_selector)
-    if not selector:
-        return format_html('<span title="{}">{}</span>', ", ".join(listed), shown or "-")
-    return format_html(
-        '<span title="{}">{}{}<span class="muted namespace-selector">selector: {}</span></span>',
-        ", ".join(listed),
-        shown,
-        " + " if shown else "",
-        selector,
-    )
-
-
-@admin.display(description="ServiceAccounts")
-def service_accounts(row) -> str:
-    return service_accounts_text(row.service_accounts) or "-"
-
-
-@admin.display(description="registries")
-def registries(row) -> str:
-    """How many more registries, their hosts on hover; "-" without."""
+def reach(row) -> str:
+    """Where the Secret goes, one line each, only what is set: the listed namespaces (the first few)
+    and the selector (cluster kind), the ServiceAccounts patched, the registries added. Each line
+    ends in "…" when long, the whole on hover (registries: their hosts), so that the list still fits
+    1,366 px. "" for a namespaced resource without any."""
+    lines = []  # (class, hover, text)
+    listed = list(getattr(row, "namespaces", None) or [])
+    if listed:
+        shown = ", ".join(listed[:SHOWN_NAMESPACES])
+        if len(listed) > SHOWN_NAMESPACES:
+            shown += f" +{len(listed) - SHOWN_NAMESPACES}"
+        lines.append(("namespace-list", ", ".join(listed), shown))
+    selector = selector_text(getattr(row, "namespace_selector", None))
+    if selector:
+        lines.append(("namespace-selector", selector, f"selector: {selector}"))
+    accounts = service_accounts_text(row.service_accounts)
+    if accounts:
+        lines.append(("service-accounts", accounts, f"ServiceAccounts: {accounts}"))
     hosts = registry_hosts(row.registries)
-    if not hosts:
-        return "-"
-    return format_html('<span class="registries" title="{}">+{}</span>', "\n".join(hosts), len(hosts))
+    if hosts:
+        many = "registry" if len(hosts) == 1 else "registries"
+        lines.append(("registries", "\n".join(hosts), f"+{len(hosts)} {many}"))
+    return format_html_join("", '<span class="reach-line {}" title="{}">{}</span>', lines)

@@ -224,8 +224,8 @@ def test_the_list_and_the_page_show_the_reach_and_the_patched_service_accounts(a
         service_accounts=[],
     )
     listing = admin_client.get("/admin/secrets_app/clusterpullsecret/").content.decode()
-    assert "selector: team=a" in listing and "default, ci" in listing
-    assert '<td class="field-secrets_ok">1/2</td>' in listing  # the listed one failed, the selected one not
+    assert "selector: team=a" in listing and "ServiceAccounts: default, ci" in listing
+    assert '<td class="field-secrets_ok">1/2<span' in listing  # the listed one failed, the selected one not
     page = admin_client.get(f"/admin/secrets_app/clusterpullsecret/{row.pk}/change/").content.decode()
     assert "Namespaces selected by <code>team=a</code>" in page
     assert '<td class="service-accounts" style="white-space:normal">ci, default</td>' in page
