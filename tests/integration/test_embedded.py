@@ -19,6 +19,7 @@ from secrets_app.services.reconcile import reconcile
 from .bench.measure import api_requests, between
 from .helpers import (
     create_namespaced_resource,
+    delete_all_resources,
     get_namespaced_resource,
     is_ready,
     read_secret,
@@ -62,8 +63,10 @@ def test_embedded_refresh_reads_nothing_from_the_api_server(kube_api, start_oper
 
 
 @pytest.fixture
-def in_process(control_plane, our_crds, ecr, monkeypatch, transactional_db):
-    """Reconciles run in the test process against the real API server, through the default Cluster."""
+def in_process(control_plane, our_crds, ecr, monkeypatch, transactional_db, kube_api):
+    """Reconciles run in the test process against the real API server, through the default Cluster.
+    The resources made are deleted afterwards (as start_operator does), not left to the namespace's
+    slower deletion for the next test's operator to find."""
     from secrets_app.kube import connection
 
     monkeypatch.setenv("KUBECONFIG", str(control_plane.kubeconfig))
@@ -74,6 +77,7 @@ def in_process(control_plane, our_crds, ecr, monkeypatch, transactional_db):
     for what in (NAMESPACED.kind, store.SECRETS):
         store.register(cluster.pk, what, None)
     connection.reset()
+    delete_all_resources(kube_api)
 
 
 @pytest.mark.parametrize("lag", ["edited since", "deleted since"])
