@@ -148,8 +148,10 @@ def test_a_token_from_the_realistic_ecr_expires_in_12_hours_is_refreshed_at_half
         "REFRESH",
         "IDENTITY",
         "ROLE",
+        "SERVICE",
+        "ACCOUNTS",
     ]
-    assert row.split()[5:] == [status["nextRefreshTime"], "inline"]  # no role: an empty ROLE
+    assert row.split()[5:] == [status["nextRefreshTime"], "inline"]  # no role, no ServiceAccounts: empty
 
 
 def test_an_expiry_in_the_past_clock_skew_does_not_cause_a_refresh_loop(kube_api, operator, ecr, namespace):
