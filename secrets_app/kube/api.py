@@ -72,6 +72,16 @@ def _json(response) -> dict:
     return json.loads(response.data)
 
 
+def _read_or_none(read: Callable, *args) -> dict | None:
+    """A core object read as plain JSON, or None when it does not exist."""
+    try:
+        return _json(read(*args, _request_timeout=REQUEST_TIMEOUT, _preload_content=False))
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
 class Kube:
     """One cluster's API. Every method returns plain dicts and raises `KubeError` subclasses."""
 
@@ -169,16 +179,7 @@ class Kube:
     # -- secrets -----------------------------------------------------------------------------
     @_translated
     def get_secret(self, namespace: str, name: str) -> dict | None:
-        try:
-            return _json(
-                self.core.read_namespaced_secret(
-                    name, namespace, _request_timeout=REQUEST_TIMEOUT, _preload_content=False
-                )
-            )
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return _read_or_none(self.core.read_namespaced_secret, name, namespace)
 
     @_translated
     def create_secret(self, namespace: str, body: dict) -> dict:
@@ -327,16 +328,7 @@ class Kube:
 
     @_translated
     def get_service_account(self, namespace: str, name: str) -> dict | None:
-        try:
-            return _json(
-                self.core.read_namespaced_service_account(
-                    name, namespace, _request_timeout=REQUEST_TIMEOUT, _preload_content=False
-                )
-            )
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return _read_or_none(self.core.read_namespaced_service_account, name, namespace)
 
     @_translated
     def patch_service_account(self, namespace: str, name: str, operations: list[dict]) -> dict:

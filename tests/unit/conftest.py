@@ -104,3 +104,16 @@ def namespaced_body(**spec_changes) -> dict:
 def inline_identity(key_id: str, secret: str, region: str = "eu-west-1") -> resolve.Identity:
     """The identity of inline keys, as a resource's spec.awsAccess with them resolves."""
     return resolve.resolve(access.Access(access.INLINE, region, key_id, secret), None, "1", "aeps.a.x")
+
+
+# A namespace selector and registries as the reach tests use them (dashboard and API alike).
+SELECTOR = {
+    "matchLabels": {"team": "a"},
+    "matchExpressions": [
+        {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system"]}
+    ],
+}
+REGISTRIES = [
+    {"accountId": "123456789012", "region": "eu-west-1"},
+    {"accountId": "210987654321", "region": "us-east-1"},
+]

@@ -20,20 +20,10 @@ from secrets_app.choices import ResourceKind, SecretState
 from secrets_app.models import ManagedSecret
 from secrets_app.services import connectivity, specs, writer
 
-from .conftest import cluster_row, namespaced_row
+from .conftest import REGISTRIES, SELECTOR, cluster_row, namespaced_row
 from .test_admin_forms import change_form, namespaced_data
 
 pytestmark = pytest.mark.django_db
-SELECTOR = {
-    "matchLabels": {"team": "a"},
-    "matchExpressions": [
-        {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system"]}
-    ],
-}
-REGISTRIES = [
-    {"accountId": "123456789012", "region": "eu-west-1"},
-    {"accountId": "210987654321", "region": "us-east-1"},
-]
 
 
 @pytest.fixture

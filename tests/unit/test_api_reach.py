@@ -18,21 +18,11 @@ from secrets_app.models import Cluster, ClusterPullSecret, ManagedSecret, Namesp
 from secrets_app.services import mirror, spec_edits, specs
 from secrets_app.services.writer import _spec, field_errors
 
-from .conftest import client_for, cluster_row, namespaced_body, namespaced_row
+from .conftest import REGISTRIES, SELECTOR, client_for, cluster_row, namespaced_body, namespaced_row
 
 pytestmark = pytest.mark.django_db
 CLUSTER_URL = "/api/v1/clusterawsecrimagepullsecrets/"
 NAMESPACED_URL = "/api/v1/awsecrimagepullsecrets/"
-SELECTOR = {
-    "matchLabels": {"team": "a"},
-    "matchExpressions": [
-        {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system"]}
-    ],
-}
-REGISTRIES = [
-    {"accountId": "123456789012", "region": "eu-west-1"},
-    {"accountId": "210987654321", "region": "us-east-1"},
-]
 
 
 @pytest.fixture(autouse=True)
