@@ -415,7 +415,9 @@ class _Reconciler:
                 self.kube.delete_secret(meta["namespace"], meta["name"], meta["uid"])
                 # ... and the ServiceAccounts' entries naming it (a namespace that left the
                 # selection, a ServiceAccount list or secretName that changed).
-                service_accounts.release(self.kube, meta["namespace"], meta["name"])
+                for account in service_accounts.release(self.kube, meta["namespace"], meta["name"]):
+                    message = MSG_SA_REMOVED.format(name=meta["name"], ns=meta["namespace"], account=account)
+                    self._later("Normal", SA_PATCHED, message)
                 log.info("deleted secret %s/%s no longer wanted by %s", meta["namespace"], meta["name"], self)
         stale = ManagedSecret.objects.filter(cluster=self.cluster, owner_uid=self.meta["uid"])
         for row in stale:
