@@ -36,6 +36,7 @@ class Handlers:
         self.enqueue = enqueue
         self.kube = kube  # for what a deleted resource leaves to undo (its ServiceAccount entries)
         self.namespaces: Store | None = None  # the Namespace watch's store (labels, for selectors)
+        self._namespace_labels: dict[str, dict] = {}  # each namespace's labels at its last event
         # Which resources take their AWS keys from which Secret (namespace/name), and back.
         self._readers: dict[str, set[Key]] = {}
         self._reads: dict[Key, str] = {}
@@ -175,12 +176,16 @@ class Handlers:
         for item in items:
             self.namespace_changed(item)
 
-    def namespace_changed(self, namespace: dict) -> None:
+    def namespace_changed(self, namespace: dict, deleted: bool = False) -> None:
         """A namespace appeared or changed: reconcile the resources whose Secret there is missing,
-        and the cluster resources it entered or left the selection of (its labels changed)."""
+        and the cluster resources it entered or left the selection of (its labels changed: told
+        from the labels it had at its last event, so that a namespace labelled out just after its
+        Secret was written, before that reconcile recorded it, is not missed)."""
         name = namespace["metadata"]["name"]
-        if not namespaces.is_active(namespace):
+        before = self._namespace_labels.pop(name, None)
+        if deleted or not namespaces.is_active(namespace):
             return  # being deleted: its Secrets go with it, nothing new goes in
+        self._namespace_labels[name] = namespace["metadata"].get("labels") or {}
         held = dict(
             ManagedSecret.objects.filter(cluster=self.cluster, namespace=name).values_list(
                 "owner_uid", "state"
@@ -192,11 +197,12 @@ class Handlers:
                 self.enqueue((NAMESPACED.kind, name, row.name))
         for row in ClusterPullSecret.objects.filter(cluster=self.cluster):
             chosen = row.namespace_selector
-            selected = (
-                chosen is not None and not selector.problems(chosen) and namespaces.selects(chosen, namespace)
-            )
+            usable = chosen is not None and not selector.problems(chosen)
+            selected = usable and namespaces.selects(chosen, namespace)
+            was = usable and before is not None and selector.matches(chosen, before)
             wanted = selected or name in row.namespaces
-            if (wanted and row.uid not in synced) or (chosen is not None and not wanted and row.uid in held):
+            left = usable and not wanted and (was or row.uid in held)
+            if (wanted and row.uid not in synced) or left:
                 self.enqueue((CLUSTER.kind, "", row.name))
 
     # -- ServiceAccounts (spec.serviceAccounts) -----------------------------------------------

@@ -90,7 +90,7 @@ class ClusterController:
                 *self._filling(
                     store.NAMESPACES,
                     self.handlers.namespaces_listed,
-                    lambda obj, deleted: None if deleted else self.handlers.namespace_changed(obj),
+                    self.handlers.namespace_changed,
                 ),
                 stop,
                 label=f"{cluster.name}-",

@@ -266,6 +266,14 @@ def test_a_namespace_leaving_the_selection_loses_the_entry(kube_api, operator, n
     wait_for(
         lambda: SECRET not in pull_secrets(kube_api, ns, "default") and not has_secret(kube_api, ns), LIVE
     )
+    removed = f"removed secret {SECRET} from the imagePullSecrets of ServiceAccount {ns}/default"
+    core = client.CoreV1Api(kube_api)
+    wait_for(
+        lambda: any(
+            e.reason == "ServiceAccountPatched" and e.message == removed
+            for e in core.list_namespaced_event("default", field_selector=f"involvedObject.name={name}").items
+        )
+    )
 
 
 def deny_service_account_updates(api, namespace: str) -> str:

@@ -8,7 +8,7 @@ import pytest
 
 from secrets_app.aws.ecr import Token
 from secrets_app.controller.handlers import Handlers
-from secrets_app.kube.kinds import NAMESPACED
+from secrets_app.kube.kinds import CLUSTER, NAMESPACED
 from secrets_app.models import Cluster, NamespacedPullSecret
 from secrets_app.services import mirror
 from secrets_app.services.secrets import dockerconfig
@@ -103,3 +103,49 @@ def test_a_secret_edited_or_deleted_by_hand_is_reconciled(handlers):
     handlers.secret_changed(secret("pw", tamper=True))
     handlers.secret_changed(secret("pw"), deleted=True)
     assert handlers.queued == [(NAMESPACED.kind, "a", "pull")] * 2
+
+
+def namespace(name: str, **labels) -> dict:
+    return {"metadata": {"name": name, "labels": labels}, "status": {"phase": "Active"}}
+
+
+def selecting(handlers, **spec) -> None:
+    body = {
+        "apiVersion": CLUSTER.api_version,
+        "kind": CLUSTER.kind,
+        "metadata": {"name": "sel", "uid": "u-sel", "resourceVersion": "1", "generation": 1},
+        "spec": {"secretName": "ecr-pull", "awsAccess": {"region": "eu-west-1"}, **spec},
+    }
+    mirror.upsert(handlers.cluster, CLUSTER, body)
+
+
+def test_a_namespace_labelled_in_or_out_of_a_selection_is_reconciled_for_it(handlers):
+    selecting(handlers, namespaceSelector={"matchLabels": {"team": "a"}})
+    handlers.namespace_changed(namespace("n1"))  # not selected, nothing of ours there
+    assert handlers.queued == []
+    handlers.namespace_changed(namespace("n1", team="a"))  # labelled in
+    assert handlers.queued == [(CLUSTER.kind, "", "sel")]
+    # Labelled out before the reconcile that wrote its Secret recorded it (no ManagedSecret row):
+    # the labels of its last event tell that it was selected.
+    handlers.queued.clear()
+    handlers.namespace_changed(namespace("n1", team="b"))
+    assert handlers.queued == [(CLUSTER.kind, "", "sel")]
+    handlers.queued.clear()
+    handlers.namespace_changed(namespace("n1", team="c"))  # still out: nothing to do
+    assert handlers.queued == []
+
+
+def test_a_service_account_missing_the_entry_is_reconciled_only_for_the_resources_that_want_it(handlers):
+    selecting(handlers, namespaces=["n1"], serviceAccounts=["builder"])
+    account = {"metadata": {"name": "builder", "namespace": "n1"}, "imagePullSecrets": [{"name": "other"}]}
+    handlers.service_account_changed(account)
+    assert handlers.queued == [(CLUSTER.kind, "", "sel")]
+    handlers.queued.clear()
+    handlers.service_account_changed({**account, "imagePullSecrets": [{"name": "ecr-pull"}]})  # holds it
+    handlers.service_account_changed(
+        {**account, "metadata": {"name": "default", "namespace": "n1"}}
+    )  # unlisted
+    handlers.service_account_changed(
+        {**account, "metadata": {"name": "builder", "namespace": "n2"}}
+    )  # untargeted
+    assert handlers.queued == []
