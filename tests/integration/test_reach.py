@@ -94,7 +94,14 @@ def has_secret(api, namespace: str) -> bool:
 
 
 def pull_secrets(api, namespace: str, account: str) -> list[str]:
-    found = client.CoreV1Api(api).read_namespaced_service_account(account, namespace)
+    """The ServiceAccount's imagePullSecrets names ([] while it does not exist: a new namespace's
+    `default` comes a moment after the namespace)."""
+    try:
+        found = client.CoreV1Api(api).read_namespaced_service_account(account, namespace)
+    except ApiException as exc:
+        if exc.status == 404:
+            return []
+        raise
     return [ref.name for ref in found.image_pull_secrets or []]
 
 
