@@ -132,6 +132,8 @@ class ClusterNameField(serializers.SlugRelatedField):
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
+        if "\x00" in data:  # no name holds it, and PostgreSQL refuses it in a query (a 500)
+            self.fail("does_not_exist", slug_name="name", value=data)
         return super().to_internal_value(data)
 
 

@@ -80,6 +80,11 @@ def test_the_cluster_must_be_named_when_there_are_several(operator_client, write
     assert response.json()["metadata"]["cluster"] == [
         "no cluster named 'nowhere': use one of GET /api/v1/clusters/."
     ]
+    body["metadata"]["cluster"] = "\x00other"  # not even looked up: PostgreSQL refuses NUL (a 500)
+    response = operator_client.post(URL, body, format="json")
+    assert response.json()["metadata"]["cluster"] == [
+        "no cluster named " + repr("\x00other") + ": use one of GET /api/v1/clusters/."
+    ]
     body["metadata"]["cluster"] = "other"
     assert operator_client.post(URL, body, format="json").status_code == 201
     assert writes[0][0].cluster.name == "other"
