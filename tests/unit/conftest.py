@@ -59,6 +59,21 @@ def writes(monkeypatch) -> list:
     return calls
 
 
+@pytest.fixture
+def written(monkeypatch) -> list:
+    """Calls to the writer (our own module), answered with the row as if the cluster took it."""
+    calls = []
+
+    def save(row, secret_access_key=""):
+        calls.append((row, secret_access_key))
+        row.uid = row.uid or "uid-1"
+        row.save()
+        return row
+
+    monkeypatch.setattr(writer, "save_to_cluster", save)
+    return calls
+
+
 def refuse_with(monkeypatch, error: Exception) -> None:
     def refuse(*args, **kwargs):
         raise error

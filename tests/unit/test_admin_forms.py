@@ -19,21 +19,6 @@ pytestmark = pytest.mark.django_db
 CANARY = "CANARY0secret0key0never0leaves0the0cluster0"
 
 
-@pytest.fixture
-def written(monkeypatch):
-    """Calls to the writer, answered with the row as if the cluster took it."""
-    calls = []
-
-    def save(row, secret_access_key=""):
-        calls.append((row, secret_access_key))
-        row.uid = row.uid or "uid-1"
-        row.save()
-        return row
-
-    monkeypatch.setattr(writer, "save_to_cluster", save)
-    return calls
-
-
 def refuse_with(monkeypatch, error: Exception) -> None:
     def save(row, secret_access_key=""):
         raise error

@@ -18,27 +18,12 @@ from secrets_app.admin.forms import (
 )
 from secrets_app.choices import ResourceKind, SecretState
 from secrets_app.models import ManagedSecret
-from secrets_app.services import connectivity, specs, writer
+from secrets_app.services import connectivity, specs
 
 from .conftest import REGISTRIES, SELECTOR, cluster_row, namespaced_row
 from .test_admin_forms import change_form, namespaced_data
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def written(monkeypatch) -> list:
-    """Calls to the writer (our own module), answered with the row as if the cluster took it."""
-    calls = []
-
-    def save(row, secret_access_key=""):
-        calls.append((row, secret_access_key))
-        row.uid = row.uid or "uid-1"
-        row.save()
-        return row
-
-    monkeypatch.setattr(writer, "save_to_cluster", save)
-    return calls
 
 
 @pytest.fixture
