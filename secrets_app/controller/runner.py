@@ -31,6 +31,7 @@ from ..kube.kinds import BY_NAME, CLUSTER, LEGACY, NAMESPACED
 from ..models import Cluster
 from ..services import mirror, queue
 from ..services.clusters import kube_for
+from ..services.secrets import dockerconfig
 from .handlers import Handlers, Key
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ class ClusterController:
             (NAMESPACED.kind, CLUSTER.kind, store.SECRETS, store.SERVICE_ACCOUNTS) if queue.is_local() else ()
         )
         self.stores = {what: store.Store() for what in (*kept, store.NAMESPACES)}
+        if store.SECRETS in self.stores:  # a hash of each Secret's data, not the token itself
+            self.stores[store.SECRETS] = store.Store(slim=dockerconfig.slim)
         self.handlers.namespaces = self.stores[store.NAMESPACES]
         self.loops = [
             watching.WatchLoop(

@@ -271,7 +271,7 @@ class _Reconciler:
         """The Secret to write: the default registry's token, each spec.registries entry with its
         region's token, or, for a region whose call failed, the entry the Secret holds already
         (a blip in one region never takes another's credentials away)."""
-        extra, held = {}, dockerconfig.auths_of(existing) if tokens.failed else {}
+        extra, held = {}, dockerconfig.auths_of(self._with_data(ns, existing)) if tokens.failed else {}
         for registry in registries.parse(self.spec):
             token = tokens.by_region.get(registry.region)
             if token is not None:
@@ -289,6 +289,12 @@ class _Reconciler:
             extra=extra,
             expires_at=tokens.expires_at,
         )
+
+    def _with_data(self, ns: str, existing: dict | None) -> dict | None:
+        """`existing` with its data: the store's copy holds only the data's hash (kube/store.py)."""
+        if existing is not None and dockerconfig.DATA_HASH in existing:
+            return self.kube.get_secret(ns, self.spec["secretName"])
+        return existing
 
     # -- ServiceAccounts (spec.serviceAccounts) --------------------------------------------
     def _service_accounts_to_sync(self) -> bool:

@@ -20,6 +20,7 @@ from ...kube.kinds import (
     TOKEN_ISSUED_LABEL,
     TOKEN_SOURCE_LABEL,
 )
+from ...kube.store import lean
 
 SECRET_TYPE = "kubernetes.io/dockerconfigjson"
 DATA_KEY = ".dockerconfigjson"
@@ -41,6 +42,24 @@ def rfc3339(value) -> str:
 
 def _hash(data: dict) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
+
+
+# A slimmed Secret (the controller's store) holds this hash of its data in place of the data.
+DATA_HASH = "ecrcontrol.io/data-sha256"
+
+
+def data_hash(secret: dict) -> str:
+    """The hash of the Secret's data, as HASH_ANNOTATION records what we wrote."""
+    return secret[DATA_HASH] if DATA_HASH in secret else _hash(secret.get("data") or {})
+
+
+def slim(secret: dict) -> dict:
+    """What the managed Secrets' store keeps of one (kube/store.py): no managedFields, and the hash
+    of its data instead of the data (a token, a few KB; read only to tell a hand edit, by the hash).
+    A reader that needs the data itself (the entries of a region that failed) reads the Secret."""
+    kept = {k: v for k, v in lean(secret).items() if k != "data"}
+    kept[DATA_HASH] = data_hash(secret)
+    return kept
 
 
 def identity(access_key_id: str, region: str) -> str:
@@ -213,7 +232,7 @@ def is_renewal(existing: dict, desired: dict) -> bool:
     labels, annotations = have.get("labels") or {}, have.get("annotations") or {}
     return (
         existing.get("type") == desired["type"]
-        and annotations.get(HASH_ANNOTATION) == _hash(existing.get("data") or {})
+        and annotations.get(HASH_ANNOTATION) == data_hash(existing)
         and annotations.get(IDENTITY_ANNOTATION) == want["annotations"][IDENTITY_ANNOTATION]
         and annotations.get(REGISTRIES_ANNOTATION) == want["annotations"].get(REGISTRIES_ANNOTATION)
         and all(labels.get(k) == v for k, v in want["labels"].items() if k != TOKEN_ISSUED_LABEL)
@@ -233,7 +252,7 @@ def is_intact(existing: dict) -> bool:
         and uid in _owner_uids(meta)
         and existing.get("type") == SECRET_TYPE
         and not meta.get("deletionTimestamp")
-        and annotations.get(HASH_ANNOTATION) == _hash(existing.get("data") or {})
+        and annotations.get(HASH_ANNOTATION) == data_hash(existing)
     )
 
 
