@@ -206,6 +206,20 @@ ECRCONTROL_LOCK_DIR = Path(os.environ.get("ECRCONTROL_LOCK_DIR", DATA_DIR / "loc
 # How long a worker waits for the Secret holding a token another worker has just fetched.
 ECRCONTROL_TOKEN_SHARE_WAIT_SECONDS = float(os.environ.get("ECRCONTROL_TOKEN_SHARE_WAIT_SECONDS", "3"))
 
+# Client-side rate limit of each process's requests to each cluster's API server, as client-go's
+# QPS and Burst (secrets_app/kube/ratelimit.py; watch streams are exempt). QPS 0: no limit.
+_kube_qps = os.environ.get("ECRCONTROL_KUBE_QPS", "500")
+_kube_burst = os.environ.get("ECRCONTROL_KUBE_BURST", "1000")
+try:
+    ECRCONTROL_KUBE_QPS, ECRCONTROL_KUBE_BURST = float(_kube_qps), int(_kube_burst)
+except ValueError:
+    ECRCONTROL_KUBE_QPS, ECRCONTROL_KUBE_BURST = -1.0, 0
+if not (0 <= ECRCONTROL_KUBE_QPS < float("inf") and ECRCONTROL_KUBE_BURST >= 1):
+    raise ImproperlyConfigured(
+        f"ECRCONTROL_KUBE_QPS={_kube_qps!r}, ECRCONTROL_KUBE_BURST={_kube_burst!r}: use requests per "
+        "second >= 0 (0: no client-side limit) and a whole number >= 1 (e.g. 500 and 1000)."
+    )
+
 # Refresh and retry (seconds unless said otherwise). See secrets_app/services/schedule.py.
 ECRCONTROL_REFRESH_FRACTION = float(os.environ.get("ECRCONTROL_REFRESH_FRACTION", "0.5"))
 if not 0.05 <= ECRCONTROL_REFRESH_FRACTION <= 0.95:

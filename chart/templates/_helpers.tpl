@@ -84,6 +84,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   value: {{ include "ecrcontrol.allowedHosts" . | quote }}
 - name: ECRCONTROL_LOG_LEVEL
   value: {{ .Values.logLevel | quote }}
+# Client-side rate limit of requests to the API server (client-go's QPS and Burst).
+- name: ECRCONTROL_KUBE_QPS
+  value: {{ .Values.kubeApi.qps | quote }}
+- name: ECRCONTROL_KUBE_BURST
+  value: {{ .Values.kubeApi.burst | int | quote }}
 # Locks and records the processes of a pod share per AWS identity (never a key or a token): on
 # the pod's writable /tmp, which every container of the pod mounts.
 - name: ECRCONTROL_LOCK_DIR

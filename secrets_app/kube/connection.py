@@ -1,4 +1,9 @@
-"""API clients per Cluster row: a kubeconfig file, the in-cluster service account, or the default."""
+"""API clients per Cluster row: a kubeconfig file, the in-cluster service account, or the default.
+
+Every request of a client goes through its token bucket (ECRCONTROL_KUBE_QPS/_BURST, one bucket
+per cluster and process, as client-go's per rest.Config) and is sent again when the API server
+asks for it with 429 or 5xx and Retry-After (`ratelimit.send`); watch streams are exempt.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,11 @@ import functools
 import os
 import threading
 
+from django.conf import settings
 from kubernetes import client, config
+from kubernetes.client import rest
 
+from . import ratelimit
 from .errors import ConfigError
 
 MSG_NO_FILE = "kubeconfig file {path} does not exist (or is not a file): give its full path."
@@ -33,6 +41,39 @@ def api_client(kubeconfig_path: str = "", context: str = "", in_cluster: bool = 
         return _clients[key]
 
 
+class RateLimitedRESTClient(rest.RESTClientObject):
+    """The client's transport, with the bucket in front of each request and Retry-After honoured."""
+
+    def __init__(self, configuration: client.Configuration, limiter: ratelimit.TokenBucket) -> None:
+        super().__init__(configuration)
+        self.limiter = limiter
+
+    def request(self, method, url, query_params=None, headers=None, *args, **kwargs):
+        # A watch is one long-running request: client-go does not rate-limit watches either, and
+        # the API server's max-in-flight and APF do not hold its stream against other requests.
+        limiter = None if _is_watch(query_params) else self.limiter
+        return ratelimit.send(
+            lambda: super(RateLimitedRESTClient, self).request(
+                method, url, query_params, dict(headers or {}), *args, **kwargs
+            ),
+            limiter,
+            rest.ApiException,
+            describe=f"{method} {url.split('?', 1)[0]}",
+        )
+
+
+def _is_watch(query_params) -> bool:
+    pairs = query_params.items() if isinstance(query_params, dict) else query_params or ()
+    return any(key == "watch" and str(value).lower() == "true" for key, value in pairs)
+
+
+def _limited(configuration: client.Configuration) -> client.ApiClient:
+    api = client.ApiClient(configuration)  # its own transport is replaced before it connects
+    bucket = ratelimit.TokenBucket(settings.ECRCONTROL_KUBE_QPS, settings.ECRCONTROL_KUBE_BURST)
+    api.rest_client = RateLimitedRESTClient(configuration, bucket)
+    return api
+
+
 def _load(kubeconfig_path: str, context: str, in_cluster: bool) -> client.ApiClient:
     # One client serves every thread of the process: five watches hold a connection each, and the
     # worker threads need theirs. Beyond the pool, each request would pay a new TLS handshake.
@@ -40,12 +81,12 @@ def _load(kubeconfig_path: str, context: str, in_cluster: bool) -> client.ApiCli
         configuration = client.Configuration()
         config.load_incluster_config(client_configuration=configuration)
         configuration.connection_pool_maxsize = POOL_SIZE
-        return client.ApiClient(configuration)
+        return _limited(configuration)
     path = kubeconfig_path or os.environ.get("KUBECONFIG") or None  # read now, not at import time
     loaded = config.new_client_from_config(config_file=path, context=context or None)
     loaded.close()  # only its configuration is kept: the pool size is read when a client is made
     loaded.configuration.connection_pool_maxsize = POOL_SIZE
-    return client.ApiClient(loaded.configuration)
+    return _limited(loaded.configuration)
 
 
 def _in_cluster_available() -> bool:

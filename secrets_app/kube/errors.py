@@ -44,7 +44,9 @@ class ConfigError(KubeError):
 
 
 class Unavailable(KubeError):
-    """Network errors and 5xx/429: the API server may answer later."""
+    """Network errors and timeouts, 408, 429 (priority and fairness, max-in-flight) and 5xx: the API
+    server may answer later. Temporary: the reconcile backs off and retries (the transport has
+    already honoured a Retry-After a few times: ratelimit.send)."""
 
 
 _BY_STATUS = {404: NotFound, 409: Conflict, 410: Gone, 403: Forbidden, 422: Invalid, 400: Invalid}
@@ -58,5 +60,5 @@ def from_api_exception(exc) -> KubeError:
         reason, message = body.get("reason", reason), body.get("message", "")
     except (TypeError, ValueError):
         pass
-    cls = _BY_STATUS.get(status, Unavailable if status == 0 or status >= 429 else KubeError)
+    cls = _BY_STATUS.get(status, Unavailable if status in (0, 408) or status >= 429 else KubeError)
     return cls(status, reason, message)
