@@ -48,8 +48,13 @@ def _b64(data: bytes) -> str:
 class ControlPlane(Component):
     """Start with `with ControlPlane() as cp:`; `cp.kubeconfig` is the admin kubeconfig path."""
 
-    def __init__(self, workdir: Path | None = None, keep_workdir: bool = False) -> None:
+    def __init__(
+        self, workdir: Path | None = None, keep_workdir: bool = False, apiserver_args: tuple[str, ...] = ()
+    ) -> None:
+        """`apiserver_args`: more kube-apiserver flags (a later flag wins over an earlier one), e.g.
+        a small `--max-requests-inflight` for an overload test."""
         self._own_workdir = workdir is None
+        self.apiserver_args = tuple(apiserver_args)
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="ecrcontrol-cp-"))
         self.keep_workdir = keep_workdir
         self.bin = binaries.ensure_binaries()
@@ -185,6 +190,7 @@ class ControlPlane(Component):
                 # Webhook Services are reached through their endpoints: there is no kube-proxy.
                 "--enable-aggregator-routing=true",
                 "--v=1",
+                *self.apiserver_args,
             ],
         )
         self.kubeconfig.write_text(_kubeconfig(self.server, self.ca_pem, *self.admin, "admin"))
