@@ -266,14 +266,21 @@ ECRCONTROL_LEADER_ELECTION_NAMESPACE = os.environ.get(
     "ECRCONTROL_LEADER_ELECTION_NAMESPACE", os.environ.get("POD_NAMESPACE", "")
 )
 ECRCONTROL_LEADER_ELECTION_IDENTITY = os.environ.get("ECRCONTROL_LEADER_ELECTION_IDENTITY", "")
+# Timing (lease, renew deadline, retry period; the leader renews every retry period): client-go's
+# 15/10/2 s where standby controllers take over (a failover within 15 s, 30 Lease writes a minute).
+# The embedded default (ECRCONTROL_EMBEDDED=1: `make run`, the chart's single SQLite pod, replaced
+# with the Recreate strategy) has no standby: 60/45/15 s, 4 writes a minute. A clean stop releases
+# the Lease, so a restart leads at once; only after a crash does the next process wait out the
+# 60 s lease (the Secrets it keeps are valid for hours).
+_LEASE_TIMING = ("60", "45", "15") if env_bool("ECRCONTROL_EMBEDDED", False) else ("15", "10", "2")
 ECRCONTROL_LEADER_ELECTION_LEASE_SECONDS = float(
-    os.environ.get("ECRCONTROL_LEADER_ELECTION_LEASE_SECONDS", "15")
+    os.environ.get("ECRCONTROL_LEADER_ELECTION_LEASE_SECONDS") or _LEASE_TIMING[0]
 )
 ECRCONTROL_LEADER_ELECTION_RENEW_SECONDS = float(
-    os.environ.get("ECRCONTROL_LEADER_ELECTION_RENEW_SECONDS", "10")
+    os.environ.get("ECRCONTROL_LEADER_ELECTION_RENEW_SECONDS") or _LEASE_TIMING[1]
 )
 ECRCONTROL_LEADER_ELECTION_RETRY_SECONDS = float(
-    os.environ.get("ECRCONTROL_LEADER_ELECTION_RETRY_SECONDS", "2")
+    os.environ.get("ECRCONTROL_LEADER_ELECTION_RETRY_SECONDS") or _LEASE_TIMING[2]
 )
 if not (
     ECRCONTROL_LEADER_ELECTION_LEASE_SECONDS
@@ -283,7 +290,8 @@ if not (
 ):
     raise ImproperlyConfigured(
         "leader election needs ECRCONTROL_LEADER_ELECTION_LEASE_SECONDS > ..._RENEW_SECONDS > "
-        "..._RETRY_SECONDS > 0 (defaults 15, 10, 2): a leader must give up before its lease can expire."
+        "..._RETRY_SECONDS > 0 (defaults 15, 10, 2; embedded 60, 45, 15): a leader must give up before its "
+        "lease can expire."
     )
 # /metrics, /healthz and /readyz over plain HTTP for the controller and worker roles, e.g. ":9090"
 # (the web role serves them on its own HTTPS port, and on this one too if set). Empty: off.

@@ -346,12 +346,18 @@ Kubernetes client and boto3 once. */ -}}
   value: {{ ternary "1" "0" .enabled | quote }}
 - name: ECRCONTROL_LEADER_ELECTION_NAME
   value: {{ include "ecrcontrol.leaseName" $ | quote }}
+{{- with .leaseDurationSeconds }}
 - name: ECRCONTROL_LEADER_ELECTION_LEASE_SECONDS
-  value: {{ .leaseDurationSeconds | quote }}
+  value: {{ . | quote }}
+{{- end }}
+{{- with .renewDeadlineSeconds }}
 - name: ECRCONTROL_LEADER_ELECTION_RENEW_SECONDS
-  value: {{ .renewDeadlineSeconds | quote }}
+  value: {{ . | quote }}
+{{- end }}
+{{- with .retryPeriodSeconds }}
 - name: ECRCONTROL_LEADER_ELECTION_RETRY_SECONDS
-  value: {{ .retryPeriodSeconds | quote }}
+  value: {{ . | quote }}
+{{- end }}
 {{- end }}
 {{- end -}}
 

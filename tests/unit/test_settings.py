@@ -51,3 +51,30 @@ def test_a_bad_api_throttle_rate_is_refused_at_start():
     assert result.returncode != 0
     assert "ECRCONTROL_API_THROTTLE_RATE='lots' is not a rate: use requests per second" in result.stderr
     assert load_settings(DJANGO_SECRET_KEY="x", ECRCONTROL_API_THROTTLE_RATE="20/s").returncode == 0
+
+
+def _lease_timing(**env: str) -> str:
+    code = (
+        "import ecrcontrol.settings as s; print(s.ECRCONTROL_LEADER_ELECTION_LEASE_SECONDS, "
+        "s.ECRCONTROL_LEADER_ELECTION_RENEW_SECONDS, s.ECRCONTROL_LEADER_ELECTION_RETRY_SECONDS)"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ECRCONTROL_"))}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**clean, "DJANGO_SECRET_KEY": "x", **env},
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+    )
+    return result.stdout.strip() or result.stderr
+
+
+def test_the_embedded_default_renews_its_lease_every_15_s_and_standby_setups_every_2():
+    assert _lease_timing() == "15.0 10.0 2.0"  # client-go's: a standby takes over within 15 s
+    assert _lease_timing(ECRCONTROL_EMBEDDED="1") == "60.0 45.0 15.0"  # one process: 4 writes a minute
+    assert (
+        _lease_timing(ECRCONTROL_EMBEDDED="1", ECRCONTROL_LEADER_ELECTION_RETRY_SECONDS="5")
+        == "60.0 45.0 5.0"
+    )
+    refused = _lease_timing(ECRCONTROL_EMBEDDED="1", ECRCONTROL_LEADER_ELECTION_LEASE_SECONDS="30")
+    assert "_LEASE_SECONDS > ..._RENEW_SECONDS > ..._RETRY_SECONDS > 0" in refused
