@@ -9,6 +9,7 @@ import signal
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 
 import pytest
 from django.db import connections
@@ -18,6 +19,7 @@ from devstack.datastores import RedisServer
 from devstack.processes import free_port, free_ports
 from tests import settings as test_settings
 
+from .bench import measure
 from .helpers import (
     create_namespaced_resource,
     get_namespaced_resource,
@@ -109,7 +111,11 @@ def test_a_watch_resumed_after_etcd_compaction_relists_and_misses_no_change(
     # answer by stepping down (and re-listing from scratch); this test is about its watches.
     op.start_controller(ECRCONTROL_METRICS_BIND=f"127.0.0.1:{port}", ECRCONTROL_LEADER_ELECTION="0")
     create_namespaced_resource(kube_api, namespace, "before", secret_name="s-before")
-    wait_for(lambda: is_ready(get_namespaced_resource(kube_api, namespace, "before")), timeout=60)
+    steady = [f"steady{i}" for i in range(5)]  # right all along: the re-list must not rewrite them
+    for name in steady:
+        create_namespaced_resource(kube_api, namespace, name, secret_name=f"s-{name}")
+    wait_for(lambda: all_ready(kube_api, namespace, ["before", *steady]), timeout=60)
+    written = {n: read_secret(kube_api, namespace, f"s-{n}").metadata.resource_version for n in steady}
     metrics_url = f"http://127.0.0.1:{port}/metrics"
     gone_before = value(scrape(metrics_url), "ecrcontrol_watch_restarts_total", reason="gone")
 
@@ -131,3 +137,17 @@ def test_a_watch_resumed_after_etcd_compaction_relists_and_misses_no_change(
     gone_after = value(scrape(metrics_url), "ecrcontrol_watch_restarts_total", reason="gone")
     assert gone_after > gone_before, op.controller.log_tail(60)
     assert "(410 Gone); re-listing" in op.controller.log_path.read_text()
+
+    # The re-list hands every resource and Secret to the handlers again; the ones that were right
+    # must cost no write. The restarted API server counts from zero, so its counters hold just the
+    # requests since the freeze: the test's delete, and the two creates the changes call for.
+    time.sleep(3)  # reconciles the re-list may have queued have run
+    secret_writes = {
+        k: v
+        for k, v in measure.writes(Counter(), measure.api_requests(kube_api)).items()
+        if k.endswith(" secrets")
+    }
+    assert secret_writes == {"DELETE secrets": 1, "POST secrets": 2}, secret_writes
+    assert {
+        n: read_secret(kube_api, namespace, f"s-{n}").metadata.resource_version for n in steady
+    } == written
