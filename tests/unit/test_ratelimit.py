@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -224,3 +225,30 @@ def test_qps_and_burst_are_read_from_the_environment():
     off = load_settings(DJANGO_SECRET_KEY="x", ECRCONTROL_KUBE_QPS="0", ECRCONTROL_KUBE_BURST="1")
     assert off.returncode == 0
     assert load_settings(DJANGO_SECRET_KEY="x", ECRCONTROL_KUBE_QPS="20.5").returncode == 0
+
+
+def test_every_cluster_client_sends_through_a_bucket_of_the_configured_size(tmp_path, settings):
+    from secrets_app.kube import connection
+
+    settings.ECRCONTROL_KUBE_QPS, settings.ECRCONTROL_KUBE_BURST = 42.0, 84
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "c",
+            }
+        )
+    )
+    connection.reset()
+    try:
+        rest_client = connection.api_client(str(kubeconfig)).rest_client
+        assert isinstance(rest_client, connection.RateLimitedRESTClient)
+        assert (rest_client.limiter.qps, rest_client.limiter.burst) == (42.0, 84)
+        assert rest_client.pool_manager.connection_pool_kw["maxsize"] == connection.POOL_SIZE
+    finally:
+        connection.reset()
