@@ -31,8 +31,10 @@ It counts the GetAuthorizationToken calls that reached it (`token_calls`), for t
 benchmarks, and remembers each docker password it answered, as a hash, with its expiry:
 `accepts(username, password)` is what ECR's registry would say to them (devstack/registry.py asks).
 boto3 reaches it unmodified through `AWS_ENDPOINT_URL_ECR` and `AWS_ENDPOINT_URL_STS`.
-Used by `make run` and by the tests; with `upstream` it fronts an existing moto server instead of
-starting its own.
+Used by the tests in their own process (they read its counters and turn its knobs); with `upstream`
+it fronts an existing moto server instead of starting its own. `make run` and `make cluster` run it
+in a small process of its own, `python -S -m devstack.ecr PORT` (see `main`), its knobs from the
+environment (ENV_KNOBS): their long-lived supervisors then load none of it.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ import os
 import random
 import re
 import secrets
+import signal
+import sys
 import threading
 import time
 import urllib.error
@@ -57,7 +61,7 @@ from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 from .moto import MotoServer
-from .processes import Component
+from .processes import Component, terminate_on_sigterm
 
 TARGET_HEADER = "X-Amz-Target"
 GET_TOKEN = "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken"
@@ -177,8 +181,10 @@ class LocalECR(Component):
         rate: float = RATE_PER_SECOND,
         burst: float = BURST,
         moto_env: dict[str, str] | None = None,
+        port: int = 0,
     ) -> None:
         self.upstream = upstream
+        self.port = port  # 0: a free one
         self.moto: MotoServer | None = None if upstream else MotoServer(env=moto_env)
         self.url = ""
         self.server: http.server.ThreadingHTTPServer | None = None
@@ -259,7 +265,7 @@ class LocalECR(Component):
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, name="local-ecr", daemon=True).start()
@@ -434,3 +440,18 @@ class LocalECR(Component):
         """An error as ECR's JSON protocol sends it: botocore reads the code from `__type`."""
         payload = json.dumps({"__type": code, "message": message}).encode()
         self._answer(handler, status, payload, {"Content-Type": JSON_TYPE, "x-amzn-ErrorType": code})
+
+
+def main() -> None:
+    """`python -S -m devstack.ecr PORT`: a LocalECR (and its moto_server) on PORT, its knobs from the
+    environment, until SIGTERM."""
+    terminate_on_sigterm()
+    ecr = LocalECR(port=int(sys.argv[1]))
+    ecr.configure_from_env()
+    with ecr:
+        while True:
+            signal.pause()
+
+
+if __name__ == "__main__":
+    main()

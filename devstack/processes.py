@@ -5,6 +5,9 @@ cleanup of ours runs: each child asks the kernel for SIGKILL when its parent die
 (PR_SET_PDEATHSIG), and the Python children we start (marked by DIE_WITH_PARENT_ENV) do the same
 for every process they fork, such as django-q2's sentinel and workers or gunicorn's workers
 (the product's side of that is `secrets_app.lifecycle`).
+
+This module imports only the standard library (and `secrets_app.lifecycle`, which does too): the
+lean processes of `make run` (devstack/supervise.py, the local ECR's) run it without site-packages.
 """
 
 from __future__ import annotations
@@ -13,15 +16,31 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from secrets_app.lifecycle import DIE_WITH_PARENT_ENV, die_with_parent
 
+# The checkout that holds devstack: devstack is not installed, so a lean interpreter is told where.
+CHECKOUT = Path(__file__).resolve().parent.parent
+
 
 class ComponentError(RuntimeError):
     """A local component did not start; the message carries the tail of its log."""
+
+
+def terminate_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit so `with` blocks clean up, as they do on Ctrl-C."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
+def lean_python(module: str, *args: str) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment to run one of devstack's stdlib-only modules in an
+    interpreter without site-packages (-S): none of the project's dependencies can load there."""
+    path = os.pathsep.join(filter(None, [str(CHECKOUT), os.environ.get("PYTHONPATH")]))
+    return [sys.executable, "-S", "-m", module, *args], {**os.environ, "PYTHONPATH": path}
 
 
 def free_port() -> int:
@@ -47,7 +66,15 @@ class Process:
         self.argv = argv
         self.log_path = log_path
         self.env = env
-        self.popen: subprocess.Popen | None = None
+        self.popen: subprocess.Popen | _Inherited | None = None
+
+    @classmethod
+    def inherited(cls, name: str, pid: int, log_path: Path) -> Process:
+        """A child that this process got from the program it replaced with execve (the same PID,
+        so still its child): `running`, `stop` and `fail` work on it as on one started here."""
+        process = cls(name, [], log_path)
+        process.popen = _Inherited(pid)
+        return process
 
     def start(self) -> Process:
         log = open(self.log_path, "ab")
@@ -104,6 +131,28 @@ class Process:
             self.popen.wait()
         except ProcessLookupError:
             pass
+
+
+class _Inherited:
+    """Popen's `pid`, `returncode`, `poll` and `wait` for a child Popen did not start."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.returncode = pid, None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout)
+            time.sleep(0.05)
+        return self.returncode
 
 
 class Component:

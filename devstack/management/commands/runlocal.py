@@ -4,20 +4,25 @@ Starts (unless real ones are configured) a local control plane and a local ECR, 
 database, creates an admin login, installs the CRDs, runs the three roles as the embedded default
 does (one process: gunicorn over TLS hosting the controller and worker roles, ECRCONTROL_EMBEDDED),
 applies a sample ClusterAWSECRImagePullSecret for two namespaces and prints its Ready status.
+Then it replaces itself (same PID) with the lean supervisor in devstack/supervise.py, which holds
+those processes until Ctrl-C without the 135 MiB of Django and its clients loaded here.
 """
 
 import contextlib
 import os
 import secrets
+import shutil
 import subprocess
-import time
+import tempfile
+from pathlib import Path
 
+from django import db
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from devstack import binaries
+from devstack import binaries, supervise
 from devstack.processes import Process
 from devstack.stack import kubernetes_and_ecr, say, terminate_on_sigterm
 from devstack.webserver import WebServer
@@ -40,7 +45,12 @@ class Command(BaseCommand):
         terminate_on_sigterm()
         settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
         with contextlib.ExitStack() as stack:
-            env = stack.enter_context(kubernetes_and_ecr())
+            # Every temp dir of this run in one, which the supervisor removes when it stops.
+            run_dir = Path(tempfile.mkdtemp(prefix="ecrcontrol-run-"))
+            stack.callback(shutil.rmtree, run_dir, ignore_errors=True)
+            tempfile.tempdir = str(run_dir)
+            processes: list[Process] = []
+            env = stack.enter_context(kubernetes_and_ecr(processes))
             call_command("migrate", interactive=False, verbosity=0)
             username, password = self._admin_login()
             child_env = {**os.environ, **env, "PATH": f"{binaries.ensure_binaries()}:{os.environ['PATH']}"}
@@ -68,6 +78,7 @@ class Command(BaseCommand):
             if "AWS_ENDPOINT_URL_ECR" in env:  # the local ECR: the operator gets an identity of its own
                 web_env.update(LOCAL_OPERATOR_IDENTITY, AWS_SECRET_ACCESS_KEY=secrets.token_urlsafe(30))
             web = stack.enter_context(WebServer(web_env, host=host, port=port))
+            processes.append(web.process)
             if "KUBECONFIG" in env:  # our own control plane: its API server can reach this server
                 registration.register(Kube.connect(env["KUBECONFIG"]), web.url, web.ca.cert_pem)
             try:
@@ -86,12 +97,11 @@ class Command(BaseCommand):
                 if "KUBECONFIG" in env:
                     say(f"Webhooks: {url}/webhooks/mutate and /validate, registered with the control plane")
                 say(f"Logs:   {web.log_path}")
-                say("Press Ctrl-C to stop.")
-                while web.process.running():
-                    time.sleep(0.5)
-                raise web.process.fail("stopped unexpectedly")
             except KeyboardInterrupt:
                 say("Stopping...")
+                return
+            db.connections.close_all()
+            supervise.hand_over(processes, run_dir)  # which says "Press Ctrl-C to stop."
 
     def _apply_sample(self, kubectl: list[str], env: dict, web: Process) -> None:
         sample = settings.BASE_DIR / "devstack" / "sample.yaml"
