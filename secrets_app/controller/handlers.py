@@ -218,7 +218,9 @@ class Handlers:
         ServiceAccount created while that reconcile runs (a new namespace's `default`) is not missed."""
         meta = account["metadata"]
         namespace = self.namespaces.get("", meta["namespace"]) if self.namespaces is not None else None
-        for key, row in readers if readers is not None else self._service_account_readers():
+        if readers is None:
+            readers = self._service_account_readers(meta["namespace"])
+        for key, row in readers:
             if service_accounts.holds(account, row.secret_name):
                 continue
             if not service_accounts.wanted({"serviceAccounts": row.service_accounts}, meta["name"]):
@@ -234,11 +236,16 @@ class Handlers:
             if targeted:
                 self.enqueue(key)
 
-    def _service_account_readers(self) -> list[tuple[Key, object]]:
-        """The resources that ask for ServiceAccounts (spec.serviceAccounts set), with their rows."""
+    def _service_account_readers(self, namespace: str | None = None) -> list[tuple[Key, object]]:
+        """The resources that ask for ServiceAccounts (spec.serviceAccounts set), with their rows;
+        given a `namespace`, only its namespaced ones (one ServiceAccount's event: a new namespace
+        brings one, and reading every resource for each would grow with the cluster)."""
         found = []
         for model, kind in ((NamespacedPullSecret, NAMESPACED), (ClusterPullSecret, CLUSTER)):
-            for row in model.objects.filter(cluster=self.cluster):
+            rows = model.objects.filter(cluster=self.cluster).exclude(service_accounts=[])
+            if namespace is not None and kind is NAMESPACED:
+                rows = rows.filter(namespace=namespace)
+            for row in rows:
                 if row.service_accounts:
                     found.append(((kind.kind, getattr(row, "namespace", ""), row.name), row))
         return found

@@ -50,6 +50,7 @@ class Store:
         self._objects: dict[tuple[str, str], dict] = {}
         self._by_namespace: dict[str, dict[str, dict]] = {}  # the same objects, by namespace
         self._written: dict[tuple[str, str], str] = {}  # the version this process last wrote
+        self.listed = False  # whether it holds a complete list yet
 
     def replace(self, objects: list[dict]) -> None:
         by_namespace: dict[str, dict[str, dict]] = {}
@@ -58,6 +59,7 @@ class Store:
             namespace, name = _key(obj)
             by_namespace.setdefault(namespace, {})[name] = obj
         self._objects, self._by_namespace = {_key(obj): obj for obj in objects}, by_namespace
+        self.listed = True
 
     def apply(self, obj: dict, deleted: bool) -> bool:
         """Take in a watch event. Returns whether it is news: False for the version this process
@@ -81,6 +83,13 @@ class Store:
         """A copy (the caller may change it), or None: not seen (absent, or not listed yet)."""
         found = self._objects.get((namespace, name))
         return copy.deepcopy(found) if found is not None else None
+
+    def snapshot(self, namespace: str | None = None) -> list[dict]:
+        """The objects (of one namespace; None: all) as they are, not copies: for readers that
+        change nothing (admission's checks)."""
+        if namespace is None:
+            return list(self._objects.values())
+        return list(self._by_namespace.get(namespace, {}).values())
 
     def in_namespace(self, namespace: str) -> list[dict]:
         """The objects of one namespace ("" for cluster-scoped ones), as copies."""

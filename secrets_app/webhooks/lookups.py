@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from ..aws import ecr
+from ..kube import store
 from ..kube.api import Kube
 from ..kube.kinds import CLUSTER, NAMESPACED, Kind
 from ..models import Cluster
@@ -31,7 +32,16 @@ class ClusterLookups:
 
     # A ClusterAWSECRImagePullSecret may name hundreds of namespaces: past a few, one list each
     # instead of a read per namespace (hundreds of sequential calls inside the webhook's timeout).
+    def _store(self, what: str) -> store.Store | None:
+        """What the controller's watches saw, where it runs in this process (the embedded default):
+        as current as the API server's watch cache that a list from_cache reads, without the call."""
+        kept = store.lookup(int(self.cluster_key), what) if self.cluster_key else None
+        return kept if kept is not None and kept.listed else None
+
     def existing_namespaces(self, names: list[str]) -> set[str]:
+        kept = self._store(store.NAMESPACES)
+        if kept is not None:
+            return {name for name in names if kept.get("", name) is not None}
         if len(names) <= BULK_READ_FROM:
             return {name for name in names if self.kube.get_namespace(name) is not None}
         return set(names) & {n["metadata"]["name"] for n in self.kube.list_namespaces()}
@@ -49,8 +59,14 @@ class ClusterLookups:
         # each other), and the reconcile reports any clash; a consistent list would add ~70 ms.
         # Namespaced resources only from the namespaces in question when they are few: with a
         # thousand resources, listing them all on every admission is most of its cost.
-        found = [(CLUSTER, item) for item in self.kube.list_resources(CLUSTER, from_cache=True)["items"]]
         scopes = namespaces if len(namespaces) <= NAMESPACED_LIST_LIMIT else [""]
+        cluster_kept, namespaced_kept = self._store(CLUSTER.kind), self._store(NAMESPACED.kind)
+        if cluster_kept is not None and namespaced_kept is not None:
+            found = [(CLUSTER, item) for item in cluster_kept.snapshot()]
+            for namespace in scopes:
+                found += [(NAMESPACED, item) for item in namespaced_kept.snapshot(namespace or None)]
+            return found
+        found = [(CLUSTER, item) for item in self.kube.list_resources(CLUSTER, from_cache=True)["items"]]
         for namespace in scopes:
             listed = self.kube.list_resources(NAMESPACED, from_cache=True, namespace=namespace)
             found += [(NAMESPACED, item) for item in listed["items"]]

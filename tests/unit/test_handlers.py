@@ -149,3 +149,29 @@ def test_a_service_account_missing_the_entry_is_reconciled_only_for_the_resource
         {**account, "metadata": {"name": "builder", "namespace": "n2"}}
     )  # untargeted
     assert handlers.queued == []
+
+
+def test_a_service_account_event_reads_only_its_namespace_s_resources_that_want_service_accounts(
+    handlers, django_assert_max_num_queries
+):
+    def resource(ns: str, name: str, **spec) -> None:
+        meta = {
+            "name": name,
+            "namespace": ns,
+            "uid": f"u-{ns}-{name}",
+            "resourceVersion": "1",
+            "generation": 1,
+        }
+        spec = {"secretName": "ecr-pull", "awsAccess": {"region": "eu-west-1"}, **spec}
+        mirror.upsert(handlers.cluster, NAMESPACED, {"metadata": meta, "spec": spec})
+
+    resource("n1", "wants", serviceAccounts=["builder"])
+    resource("n1", "plain")
+    for i in range(20):  # other namespaces' resources are not read for n1's ServiceAccount
+        resource(f"other-{i}", "wants", serviceAccounts=["builder"])
+    account = {"metadata": {"name": "builder", "namespace": "n1"}}
+    assert [key for key, _ in handlers._service_account_readers("n1")] == [(NAMESPACED.kind, "n1", "wants")]
+    with django_assert_max_num_queries(2):
+        handlers.service_account_changed(account)
+    assert handlers.queued == [(NAMESPACED.kind, "n1", "wants")]
+    assert len(handlers._service_account_readers()) == 21  # a relist reads them all, once

@@ -444,3 +444,31 @@ def test_an_object_being_deleted_is_never_blocked():
     going["metadata"]["deletionTimestamp"] = "2026-11-27T12:00:00Z"
     response = validate(review("UPDATE", going, old=resource()), BrokenLookups())
     assert response["allowed"] is True
+
+
+def test_lookups_read_the_controller_s_stores_in_its_process_once_they_hold_a_list():
+    from secrets_app.kube import store
+    from secrets_app.kube.kinds import CLUSTER, NAMESPACED
+    from secrets_app.webhooks.lookups import ClusterLookups
+
+    def obj(name: str, namespace: str = "") -> dict:
+        return {"metadata": {"name": name, "namespace": namespace, "resourceVersion": "1"}}
+
+    kept = {what: store.Store() for what in (CLUSTER.kind, NAMESPACED.kind, store.NAMESPACES)}
+    lookups = ClusterLookups(kube=None, cluster_key="4242")  # no API server: a call would fail
+    try:
+        for what, each in kept.items():
+            store.register(4242, what, each)
+        assert lookups._store(store.NAMESPACES) is None  # not listed yet: the API server answers
+        kept[CLUSTER.kind].replace([obj("c")])
+        kept[NAMESPACED.kind].replace([obj("a", "n1"), obj("b", "n2")])
+        kept[store.NAMESPACES].replace([obj("n1"), obj("n2")])
+        assert [(k, o["metadata"]["name"]) for k, o in lookups.resources(["n1"])] == [
+            (CLUSTER, "c"),
+            (NAMESPACED, "a"),
+        ]
+        assert len(lookups.resources([f"n{i}" for i in range(10)])) == 3  # many: every namespace's
+        assert lookups.existing_namespaces(["n1", "n3"]) == {"n1"}
+    finally:
+        for what in kept:
+            store.register(4242, what, None)
