@@ -48,8 +48,11 @@ class Handlers:
             for item in items:
                 self.enqueue((kind.kind, "", item["metadata"]["name"]))
             return
+        # The rows in one query, not one per item (a restart lists every resource).
+        rows = {(getattr(row, "namespace", ""), row.name): row for row in mirror.rows(self.cluster, kind)}
         for item in items:
-            self._resource(kind, item, listed=True)
+            meta = item["metadata"]
+            self._resource(kind, item, listed=True, row=rows.get((meta.get("namespace", ""), meta["name"])))
         mirror.forget_missing(self.cluster, kind, {item["metadata"]["uid"] for item in items}, listed_at)
 
     def resource_changed(self, kind: Kind, body: dict, deleted: bool) -> None:
@@ -64,13 +67,15 @@ class Handlers:
         else:
             self._resource(kind, body, listed=False)
 
-    def _resource(self, kind: Kind, body: dict, listed: bool) -> None:
+    def _resource(self, kind: Kind, body: dict, listed: bool, row=mirror.UNREAD) -> None:
+        """`row`: the mirror's row of `body` (None: none), if read already."""
         meta = body["metadata"]
         key = (kind.kind, meta.get("namespace", ""), meta["name"])
         summary = access.summary(body)
         self._note_reference(key, summary["reference"] if summary["identity_kind"] == access.SECRET else "")
-        model = mirror.model_for(kind)
-        row = mirror.one(model.objects.filter(**mirror.lookup(self.cluster, kind, key[1], key[2])))
+        if row is mirror.UNREAD:
+            model = mirror.model_for(kind)
+            row = mirror.one(model.objects.filter(**mirror.lookup(self.cluster, kind, key[1], key[2])))
         if row and row.uid == meta["uid"] and row.resource_version == meta["resourceVersion"]:
             # Already seen: our own status write, or a write from the admin/API, which stores the
             # version it wrote before this event arrives; the latter still needs its reconcile.

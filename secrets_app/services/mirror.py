@@ -79,7 +79,7 @@ def _registries(value) -> list[dict]:
     ]
 
 
-_UNREAD = object()
+UNREAD = object()
 
 
 def one(queryset):
@@ -88,7 +88,12 @@ def one(queryset):
     return next(iter(queryset.order_by()[:1]), None)
 
 
-def upsert(cluster: Cluster, kind: Kind, body: dict, row=_UNREAD) -> tuple[PullSecretResource, bool]:
+def rows(cluster: Cluster, kind: Kind):
+    """Every row of `kind` in `cluster` (unsorted)."""
+    return model_for(kind).objects.filter(cluster=cluster).order_by()
+
+
+def upsert(cluster: Cluster, kind: Kind, body: dict, row=UNREAD) -> tuple[PullSecretResource, bool]:
     """Create or update the row; returns (row, created). `row`: the row (or None) as the caller
     has just read it, which spares reading it again."""
     meta = body["metadata"]
@@ -96,7 +101,7 @@ def upsert(cluster: Cluster, kind: Kind, body: dict, row=_UNREAD) -> tuple[PullS
     key = lookup(cluster, kind, meta.get("namespace", ""), meta["name"])
     fields = spec_fields(kind, body)
     rows = model.objects.filter(**key)
-    if row is _UNREAD:
+    if row is UNREAD:
         row = one(rows)
     if row is not None and row.uid and row.uid != fields["uid"]:
         # Deleted and re-created under the same name: a new object, forget the old one's state.

@@ -175,3 +175,18 @@ def test_a_service_account_event_reads_only_its_namespace_s_resources_that_want_
         handlers.service_account_changed(account)
     assert handlers.queued == [(NAMESPACED.kind, "n1", "wants")]
     assert len(handlers._service_account_readers()) == 21  # a relist reads them all, once
+
+
+def test_a_relist_of_resources_already_mirrored_reads_their_rows_in_one_query(
+    handlers, django_assert_num_queries
+):
+    bodies = []
+    for i in range(20):
+        item = body("1")
+        item["metadata"].update(name=f"r{i}", uid=f"u-{i}")
+        mirror.upsert(handlers.cluster, NAMESPACED, item)
+        bodies.append(item)
+    NamespacedPullSecret.objects.update(observed_generation=1)  # reconciled already
+    with django_assert_num_queries(3):  # the rows, and forget_missing's two deletes of rows not listed
+        handlers.resources_listed(NAMESPACED, bodies, NOW)
+    assert handlers.queued == []  # as mirrored: nothing to reconcile
