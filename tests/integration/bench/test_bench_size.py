@@ -234,8 +234,10 @@ def test_bench_at_size(
     print(f"  started: /readyz after {ready_seconds:.1f} s; memory {measure.memory_line(ecrcontrol.roles)}")
 
     # 1. Admission: creates with and without the webhooks, under the same operator.
-    adm_ns = size_namespaces[-1]
-    bodies = [_body(adm_ns, f"adm-{run}-{i}", admission_key) for i in range(2 * ADMISSION)]
+    bodies = [
+        _body(size_namespaces[-1 - i % len(namespaces)], f"adm-{run}-{i}", admission_key)
+        for i in range(2 * ADMISSION)
+    ]
     set_registered(kube_api, ecrcontrol.registered_web, False)
     without = _create_one_by_one(kube_api, bodies[:ADMISSION])
     set_registered(kube_api, ecrcontrol.registered_web, True)
@@ -245,11 +247,13 @@ def test_bench_at_size(
         f"with {_ms(with_webhooks)}; added p50 "
         f"{(statistics.median(with_webhooks) - statistics.median(without)) * 1000:.1f} ms"
     )
-    _delete_resources(kube_api, parallel_api, [(adm_ns, b["metadata"]["name"]) for b in bodies])
+    _delete_resources(
+        kube_api, parallel_api, [(b["metadata"]["namespace"], b["metadata"]["name"]) for b in bodies]
+    )
     _wait_no_managed_secrets(kube_api)
 
     # The keep-pace token's refresh point comes after phase 6 (estimated from the creates above).
-    estimate = SIZE * statistics.mean(with_webhooks) * 1.5 + 240 + IDLE_SECONDS + SIZE * 0.01
+    estimate = SIZE * statistics.mean(with_webhooks) * 1.3 + 150 + IDLE_SECONDS + SIZE * 0.01
     operator_ecr.token_lifetime = datetime.timedelta(seconds=2 * estimate)
 
     # 2. Keep pace.
