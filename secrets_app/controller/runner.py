@@ -57,8 +57,6 @@ class ClusterController:
             (NAMESPACED.kind, CLUSTER.kind, store.SECRETS, store.SERVICE_ACCOUNTS) if queue.is_local() else ()
         )
         self.stores = {what: store.Store() for what in (*kept, store.NAMESPACES)}
-        if store.SECRETS in self.stores:  # a hash of each Secret's data, not the token itself
-            self.stores[store.SECRETS] = store.Store(slim=dockerconfig.slim)
         self.handlers.namespaces = self.stores[store.NAMESPACES]
         self.loops = [
             watching.WatchLoop(
@@ -79,6 +77,7 @@ class ClusterController:
                 *self._filling(store.SECRETS, self.handlers.secrets_listed, self.handlers.secret_changed),
                 stop,
                 label=f"{cluster.name}-",
+                slim=dockerconfig.slim,  # a hash of each Secret's data, not the token itself
             ),
             # Secrets that resources take their AWS keys from (spec.awsAccess.secretRef).
             watching.WatchLoop(

@@ -39,6 +39,7 @@ _QUERY_NAMES = {
     "timeout_seconds": "timeoutSeconds",
     "label_selector": "labelSelector",
     "field_selector": "fieldSelector",
+    "_continue": "continue",
 }
 
 
@@ -245,7 +246,9 @@ class Kube:
         (`watch`, `resource_version`, ...); the raw response, as with `_preload_content=False`.
         The client's generated methods force their own Accept header, hence this call."""
         query = [
-            (_QUERY_NAMES.get(k, k), _query_value(v)) for k, v in params.items() if not k.startswith("_")
+            (_QUERY_NAMES.get(k, k), _query_value(v))
+            for k, v in params.items()
+            if k in _QUERY_NAMES or not k.startswith("_")
         ]
         return self.api.call_api(
             "/api/v1/secrets",

@@ -11,16 +11,13 @@ The reconcile also notes the versions it wrote (`wrote`): the watch event of suc
 nothing new to this process, and the controller skips its handler (which would read the database
 to find out the same).
 
-A store keeps what reconciles read, not every byte the API server sent: `lean` drops
-metadata.managedFields and kubectl's last-applied-configuration annotation (together often most of
-an object), and the managed Secrets' store is given a `slim` that keeps a hash in place of the
-data (services/secrets/dockerconfig.py: `slim`).
+It keeps what the watches hand on, which is already slimmed to what readers need
+(kube/watching.py: `lean`).
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 
 _stores: dict[tuple[int, str], Store] = {}  # a dict's single operations need no lock of ours
 
@@ -29,24 +26,8 @@ NAMESPACES = "Namespace"
 SERVICE_ACCOUNTS = "ServiceAccount"
 
 
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-
-
-def lean(obj: dict) -> dict:
-    """`obj` without what no reconcile reads: managedFields and the last-applied annotation."""
-    meta = obj["metadata"]
-    annotations = meta.get("annotations") or {}
-    if "managedFields" not in meta and LAST_APPLIED not in annotations:
-        return obj
-    meta = {k: v for k, v in meta.items() if k != "managedFields"}
-    if LAST_APPLIED in annotations:
-        meta["annotations"] = {k: v for k, v in annotations.items() if k != LAST_APPLIED}
-    return {**obj, "metadata": meta}
-
-
 class Store:
-    def __init__(self, slim: Callable[[dict], dict] = lean) -> None:
-        self._slim = slim  # what of each object is kept
+    def __init__(self) -> None:
         self._objects: dict[tuple[str, str], dict] = {}
         self._by_namespace: dict[str, dict[str, dict]] = {}  # the same objects, by namespace
         self._written: dict[tuple[str, str], str] = {}  # the version this process last wrote
@@ -54,7 +35,6 @@ class Store:
 
     def replace(self, objects: list[dict]) -> None:
         by_namespace: dict[str, dict[str, dict]] = {}
-        objects = [self._slim(obj) for obj in objects]
         for obj in objects:
             namespace, name = _key(obj)
             by_namespace.setdefault(namespace, {})[name] = obj
@@ -70,7 +50,6 @@ class Store:
             self._objects.pop(key, None)
             self._by_namespace.get(key[0], {}).pop(key[1], None)
             return True
-        obj = self._slim(obj)
         self._objects[key] = obj
         self._by_namespace.setdefault(key[0], {})[key[1]] = obj
         return written != obj["metadata"]["resourceVersion"]

@@ -28,6 +28,21 @@ log = logging.getLogger(__name__)
 
 WATCH_SECONDS = 60  # the server ends each watch after this; we resume from the last resourceVersion
 MAX_BACKOFF = 30.0
+LIST_PAGE = 500  # objects per list request, as client-go's reflector pages its lists
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def lean(obj: dict) -> dict:
+    """`obj` without what no reader of a watch uses: metadata.managedFields and kubectl's
+    last-applied-configuration annotation (together often most of an object's size)."""
+    meta = obj["metadata"]
+    annotations = meta.get("annotations") or {}
+    if "managedFields" not in meta and LAST_APPLIED not in annotations:
+        return obj
+    meta = {k: v for k, v in meta.items() if k != "managedFields"}
+    if LAST_APPLIED in annotations:
+        meta["annotations"] = {k: v for k, v in annotations.items() if k != LAST_APPLIED}
+    return {**obj, "metadata": meta}
 
 
 class _Gone(Exception):
@@ -94,9 +109,13 @@ class WatchLoop(threading.Thread):
         on_event: Callable[[dict, bool], None],
         stop: threading.Event,
         label: str = "",
+        slim: Callable[[dict], dict] = lean,
     ) -> None:
+        """`slim`: what of each object is handed on (and kept: a list of every Secret is held
+        until it has been handled, so each page is slimmed as it arrives)."""
         super().__init__(name=f"watch-{label}{source.name}", daemon=True)
         self.source, self.on_list, self.on_event, self.stop_event = source, on_list, on_event, stop
+        self.slim = slim
         self.resource_version = ""
         self.lists = 0  # how many times it (re-)listed: visible to tests and metrics
         self.failures = 0  # consecutive failed connections, for the backoff
@@ -134,14 +153,25 @@ class WatchLoop(threading.Thread):
 
     def _list(self) -> None:
         listed_at = datetime.datetime.now(datetime.UTC)
-        response = self.source.list_func(
-            **self.source.kwargs, _preload_content=False, _request_timeout=(5, 60)
-        )
-        data = json.loads(response.data)
+        items: list[dict] = []
+        more: dict = {}
+        while True:  # in pages: one snapshot, never all of its JSON and objects in memory at once
+            response = self.source.list_func(
+                **self.source.kwargs,
+                **more,
+                limit=LIST_PAGE,
+                _preload_content=False,
+                _request_timeout=(5, 60),
+            )
+            page = json.loads(response.data)
+            items += [self.slim(item) for item in page.get("items") or []]  # a metadata list of none: null
+            if not page["metadata"].get("continue"):
+                break
+            more = {"_continue": page["metadata"]["continue"]}
         self.failures = 0
         self.lists += 1
-        self.on_list(data.get("items") or [], listed_at)  # a metadata list of nothing has "items": null
-        self.resource_version = data["metadata"]["resourceVersion"]  # only once the list is handled
+        self.on_list(items, listed_at)
+        self.resource_version = page["metadata"]["resourceVersion"]  # only once the list is handled
 
     def _watch_until_stopped(self) -> None:
         while not self.stop_event.is_set():
@@ -165,7 +195,7 @@ class WatchLoop(threading.Thread):
                     self.resource_version = obj["metadata"]["resourceVersion"]
                     self.failures = 0
                     if event["type"] != "BOOKMARK":
-                        self.on_event(obj, event["type"] == "DELETED")
+                        self.on_event(self.slim(obj), event["type"] == "DELETED")
                     if self.stop_event.is_set():
                         return
             except ApiException as exc:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime
 
 from secrets_app.aws.ecr import Token
-from secrets_app.kube.store import LAST_APPLIED, Store
+from secrets_app.kube.store import Store
+from secrets_app.kube.watching import LAST_APPLIED, lean
 from secrets_app.services.secrets import dockerconfig
 
 
@@ -48,21 +49,17 @@ def test_get_returns_a_copy():
     assert kept.get("ns", "r")["spec"] == {}
 
 
-def test_a_store_keeps_no_managed_fields_nor_last_applied_configuration():
+def test_watches_hand_on_no_managed_fields_nor_last_applied_configuration():
     obj = _obj("1")
     obj["metadata"]["managedFields"] = [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}]
     obj["metadata"]["annotations"] = {LAST_APPLIED: '{"spec": {}}', "team": "a"}
-    kept = Store()
-    kept.replace([obj])
-    kept.apply({**obj, "metadata": {**obj["metadata"], "name": "other"}}, deleted=False)
-    for name in ("r", "other"):
-        meta = kept.get("ns", name)["metadata"]
-        assert "managedFields" not in meta
-        assert meta["annotations"] == {"team": "a"}
-    assert "managedFields" in obj["metadata"]  # what the watch hands on is not changed
+    meta = lean(obj)["metadata"]
+    assert "managedFields" not in meta
+    assert meta["annotations"] == {"team": "a"}
+    assert "managedFields" in obj["metadata"]  # a copy: the original is not changed
 
 
-def test_the_secrets_store_keeps_a_hash_of_the_data_that_tells_a_hand_edit():
+def test_the_managed_secrets_watch_keeps_a_hash_of_the_data_that_tells_a_hand_edit():
     owner = {
         "apiVersion": "aws.zakariaamine.com/v1alpha2",
         "kind": "AWSECRImagePullSecret",
@@ -73,12 +70,10 @@ def test_the_secrets_store_keeps_a_hash_of_the_data_that_tells_a_hand_edit():
     token = Token("123.dkr.ecr.eu-west-1.amazonaws.com", "AWS", "pw-canary", now, now)
     written = dockerconfig.desired_secret(owner, "ns", token, now, "id", "src", lambda *a: "seal")
     written["metadata"].update(resourceVersion="1", managedFields=[{"manager": "ecrcontrol"}])
-    kept = Store(slim=dockerconfig.slim)
-    kept.replace([written])
-    stored = kept.get("ns", "pull")
-    assert "data" not in stored and "managedFields" not in stored["metadata"]
-    assert "pw-canary" not in str(stored)
-    assert dockerconfig.is_intact(stored)
+    kept = dockerconfig.slim(written)
+    assert "data" not in kept and "managedFields" not in kept["metadata"]
+    assert "pw-canary" not in str(kept)
+    assert dockerconfig.is_intact(kept)
+    assert dockerconfig.slim(kept) == kept  # slimming twice changes nothing
     edited = {**written, "data": {dockerconfig.DATA_KEY: "e30="}}  # {} by hand
-    kept.apply(edited, deleted=False)
-    assert not dockerconfig.is_intact(kept.get("ns", "pull"))
+    assert not dockerconfig.is_intact(dockerconfig.slim(edited))

@@ -20,7 +20,7 @@ from ...kube.kinds import (
     TOKEN_ISSUED_LABEL,
     TOKEN_SOURCE_LABEL,
 )
-from ...kube.store import lean
+from ...kube.watching import lean
 
 SECRET_TYPE = "kubernetes.io/dockerconfigjson"
 DATA_KEY = ".dockerconfigjson"
@@ -54,9 +54,10 @@ def data_hash(secret: dict) -> str:
 
 
 def slim(secret: dict) -> dict:
-    """What the managed Secrets' store keeps of one (kube/store.py): no managedFields, and the hash
-    of its data instead of the data (a token, a few KB; read only to tell a hand edit, by the hash).
-    A reader that needs the data itself (the entries of a region that failed) reads the Secret."""
+    """What the controller's watch of managed Secrets keeps of one (kube/watching.py, store.py): no
+    managedFields, and the hash of its data instead of the data (a token, a few KB; read only to
+    tell a hand edit, by the hash). A reader that needs the data (a failed region's entries) reads
+    the Secret."""
     kept = {k: v for k, v in lean(secret).items() if k != "data"}
     kept[DATA_HASH] = data_hash(secret)
     return kept
