@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, Count, Q, Value, When
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -19,6 +19,7 @@ from django.utils.safestring import mark_safe
 
 from ..choices import IdentityKind, SecretState
 from ..models import ClusterPullSecret, ManagedSecret, NamespacedPullSecret, PullSecretResource
+from ..models.resources import health
 from ..services import writer
 from ..services.identity import access, refresh
 from ..services.reporting import events
@@ -109,12 +110,8 @@ class ResourceAdmin(admin.ModelAdmin):
         return FailingFirstChangeList
 
     def get_queryset(self, request: HttpRequest):
-        annotated = self.model._default_manager.select_related("cluster").annotate(
-            # failing first, then pending, then ready
-            health=Case(
-                When(ready=False, then=Value(0)), When(ready__isnull=True, then=Value(1)), default=Value(2)
-            ),
-        )
+        # failing first, then pending, then ready
+        annotated = self.model._default_manager.select_related("cluster").annotate(health=health())
         return annotated.order_by(*self.get_ordering(request))
 
     @admin.display(description="secrets ok")

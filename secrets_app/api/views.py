@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Case, Value, When
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -17,6 +16,7 @@ from rest_framework.views import APIView
 
 from ..choices import IdentityKind
 from ..models import Cluster, ClusterPullSecret, ManagedSecret, NamespacedPullSecret, PullSecretResource
+from ..models.resources import health
 from ..services import connectivity, writer
 from ..services.identity import refresh
 from ..services.reporting import summary
@@ -118,10 +118,7 @@ class ResourceViewSet(ApiMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelV
     default_order: tuple[str, ...]
 
     def get_queryset(self):
-        health = Case(
-            When(ready=False, then=Value(0)), When(ready__isnull=True, then=Value(1)), default=Value(2)
-        )
-        rows = self.model.objects.select_related("cluster").annotate(health=health)
+        rows = self.model.objects.select_related("cluster").annotate(health=health())
         return rows.order_by(*self.default_order, "pk")
 
     def _answer(self, row: PullSecretResource, code: int = status.HTTP_200_OK, **headers: str) -> Response:
