@@ -338,8 +338,12 @@ class _Reconciler:
         name = self.spec["secretName"]
         if known is not None and not fresh:
             return known.get(ns)
-        cached = self.secrets.get(ns, name) if self.secrets and not fresh else None
-        return cached if cached is not None else self.kube.get_secret(ns, name)
+        if self.secrets is not None and self.secrets.listed and not fresh:
+            # Absent from a complete store of the managed Secrets: none of ours, and a GET would
+            # mostly find nothing (a new resource's). A Secret there that is not ours fails the
+            # create with AlreadyExists, and the create is redone from a GET.
+            return self.secrets.get(ns, name)
+        return self.kube.get_secret(ns, name)
 
     def _write_secret(
         self, ns: str, desired: dict, existing: dict | None, fresh: bool = False

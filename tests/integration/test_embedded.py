@@ -25,6 +25,7 @@ from .helpers import (
     read_secret,
     unique,
     wait_for,
+    wait_for_reason,
 )
 
 RESOURCES = 3
@@ -60,6 +61,33 @@ def test_embedded_refresh_reads_nothing_from_the_api_server(kube_api, start_oper
     assert delta.get(("GET", "awsecrimagepullsecrets", ""), 0) == 0, delta
     for i in range(RESOURCES):
         assert is_ready(get_namespaced_resource(kube_api, namespace, f"r{i}"))
+
+
+def test_embedded_creates_new_secrets_without_reading_them_and_still_reports_a_foreign_one(
+    kube_api, start_operator, ecr, namespace
+):
+    core = client.CoreV1Api(kube_api)
+    core.create_namespaced_secret(
+        namespace, client.V1Secret(metadata=client.V1ObjectMeta(name="taken"), string_data={"mine": "yes"})
+    )
+    start_operator(ecr.url, embedded=True)
+    before = api_requests(kube_api)
+    for i in range(RESOURCES):
+        create_namespaced_resource(kube_api, namespace, f"r{i}", secret_name=f"pull-{i}")
+    for i in range(RESOURCES):
+        wait_for(lambda i=i: is_ready(get_namespaced_resource(kube_api, namespace, f"r{i}")))
+    delta = between(before, api_requests(kube_api))
+    # Absent from the complete store of managed Secrets: created without a GET first.
+    assert delta.get(("GET", "secrets", ""), 0) == 0, delta
+    assert delta.get(("POST", "secrets", ""), 0) == RESOURCES, delta
+    # A Secret in the way that is not ours is not in that store: the create fails, and the GET
+    # that follows tells whose it is.
+    create_namespaced_resource(kube_api, namespace, "intruder", secret_name="taken")
+    condition = wait_for_reason(
+        lambda: get_namespaced_resource(kube_api, namespace, "intruder"), "SecretsFailed"
+    )
+    assert "a Secret named taken already exists in namespace" in condition["message"]
+    assert set(core.read_namespaced_secret("taken", namespace).data) == {"mine"}
 
 
 @pytest.fixture
