@@ -303,9 +303,7 @@ def test_bench_at_size(
             client.CustomObjectsApi(kube_api).delete_cluster_custom_object(
                 GROUP, VERSION, "clusterawsecrimagepullsecrets", name
             )
-        wait_for(
-            lambda: not any(k[1].startswith(f"fan-{run}") for k in secrets.created), timeout=600, interval=1
-        )
+        secrets.wait(lambda: not any(k[1].startswith(f"fan-{run}") for k in secrets.created), 600)
 
         # 4. Restart with everything in place.
         probe.reset()
