@@ -100,6 +100,7 @@ class Handlers:
             return
         where = list(
             ManagedSecret.objects.filter(cluster=self.cluster, owner_uid=uid)
+            .order_by()  # by the owner_uid index, not every row in the model's order
             .values_list("namespace", flat=True)
             .distinct()
         )

@@ -429,7 +429,9 @@ class _Reconciler:
                     message = MSG_SA_REMOVED.format(name=meta["name"], ns=meta["namespace"], account=account)
                     self._later("Normal", SA_PATCHED, message)
                 log.info("deleted secret %s/%s no longer wanted by %s", meta["namespace"], meta["name"], self)
-        stale = ManagedSecret.objects.filter(cluster=self.cluster, owner_uid=self.meta["uid"])
+        # Unsorted: the model's ordering would make SQLite walk every row of the cluster in that
+        # order instead of using the owner_uid index.
+        stale = ManagedSecret.objects.filter(cluster=self.cluster, owner_uid=self.meta["uid"]).order_by()
         for row in stale:
             if (row.namespace, row.name) not in wanted:
                 row.delete()
