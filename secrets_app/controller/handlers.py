@@ -49,7 +49,10 @@ class Handlers:
                 self.enqueue((kind.kind, "", item["metadata"]["name"]))
             return
         # The rows in one query, not one per item (a restart lists every resource).
-        rows = {(getattr(row, "namespace", ""), row.name): row for row in mirror.rows(self.cluster, kind)}
+        rows = {
+            (getattr(row, "namespace", ""), row.name): row
+            for row in mirror.rows(self.cluster, kind, brief=True)
+        }
         for item in items:
             meta = item["metadata"]
             self._resource(kind, item, listed=True, row=rows.get((meta.get("namespace", ""), meta["name"])))
@@ -146,9 +149,11 @@ class Handlers:
             self.secret_changed(item)
         # A managed Secret deleted while we were not watching shows up as a missing row's Secret.
         present = {(s["metadata"]["namespace"], s["metadata"]["name"]) for s in items}
-        for row in ManagedSecret.objects.filter(cluster=self.cluster, state=SecretState.SYNCED):
-            if (row.namespace, row.name) not in present:
-                self._enqueue_owner(row.owner_kind, row.owner_namespace, row.owner_name)
+        synced = ManagedSecret.objects.filter(cluster=self.cluster, state=SecretState.SYNCED).order_by()
+        fields = ("namespace", "name", "owner_kind", "owner_namespace", "owner_name")
+        for namespace, name, *owner in synced.values_list(*fields).iterator():  # tuples, not models
+            if (namespace, name) not in present:
+                self._enqueue_owner(*owner)
 
     def secret_changed(self, secret: dict, deleted: bool = False) -> None:
         meta = secret["metadata"]

@@ -88,9 +88,14 @@ def one(queryset):
     return next(iter(queryset.order_by()[:1]), None)
 
 
-def rows(cluster: Cluster, kind: Kind):
-    """Every row of `kind` in `cluster` (unsorted)."""
-    return model_for(kind).objects.filter(cluster=cluster).order_by()
+def rows(cluster: Cluster, kind: Kind, brief: bool = False):
+    """Every row of `kind` in `cluster` (unsorted). `brief`: only the fields that tell whether a
+    listed object is news (a list of 10,000 then loads a fraction of each row)."""
+    found = model_for(kind).objects.filter(cluster=cluster).order_by()
+    if brief:
+        keys = ("namespace", "name") if kind.namespaced else ("name",)
+        found = found.only(*keys, "uid", "resource_version", "generation", "observed_generation")
+    return found
 
 
 def upsert(cluster: Cluster, kind: Kind, body: dict, row=UNREAD) -> tuple[PullSecretResource, bool]:
