@@ -315,6 +315,17 @@ def test_bench_at_size(
         print(f"  restart with {SIZE} in place: /readyz after {ready_seconds:.1f} s")
         probe.report("restart (and 30 s after)", SIZE)
         print(f"    memory: {measure.memory_line(ecrcontrol.roles)}")
+        # The same with glibc's malloc kept to 2 arenas (a process of many threads otherwise
+        # grows up to 8 per core, each holding freed memory): the rest of the run keeps it.
+        ecrcontrol.stop()
+        ecrcontrol.settings["MALLOC_ARENA_MAX"] = "2"
+        ready_seconds = ecrcontrol.start()
+        time.sleep(30)
+        print(
+            f"  restart with MALLOC_ARENA_MAX=2 (kept from here on): /readyz after {ready_seconds:.1f} s; "
+            f"30 s later memory {measure.memory_line(ecrcontrol.roles)}"
+        )
+        probe.roles = ecrcontrol.roles
 
         # 5. Idle (between refreshes: the keep-pace token is not due yet).
         probe.reset()
