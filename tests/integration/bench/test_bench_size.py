@@ -193,7 +193,18 @@ def _delete_resources(kube_api, parallel_api, keys: list[tuple[str, str]]) -> No
     parallel_api([delete(ns, name) for ns, name in keys])
 
 
-def _wait_no_managed_secrets(kube_api, timeout: float = 900) -> None:
+def _wait_no_managed_secrets(kube_api, parallel_api, namespaces: list[str], timeout: float = 900) -> None:
+    """Delete the managed Secrets of deleted resources at once: the garbage collector would take
+    minutes (kube-controller-manager's client does 20 requests a second)."""
+    selector = "app.kubernetes.io/managed-by=ecrcontrol"
+    parallel_api(
+        [
+            lambda api, ns=ns: client.CoreV1Api(api).delete_collection_namespaced_secret(
+                ns, label_selector=selector
+            )
+            for ns in namespaces
+        ]
+    )
     core = client.CoreV1Api(kube_api)
     wait_for(
         lambda: (
@@ -250,7 +261,7 @@ def test_bench_at_size(
     _delete_resources(
         kube_api, parallel_api, [(b["metadata"]["namespace"], b["metadata"]["name"]) for b in bodies]
     )
-    _wait_no_managed_secrets(kube_api)
+    _wait_no_managed_secrets(kube_api, parallel_api, size_namespaces)
 
     # The keep-pace token's refresh point comes after phase 6 (estimated from the creates above).
     estimate = SIZE * statistics.mean(with_webhooks) * 1.3 + 150 + IDLE_SECONDS + SIZE * 0.01
@@ -368,9 +379,9 @@ def test_bench_at_size(
         print(f"    memory: {measure.memory_line(ecrcontrol.roles)}")
     errors = [line for line in ecrcontrol.logs().splitlines() if " ERROR " in line or "Traceback" in line]
     print(f"  log: {len(errors)} ERROR/Traceback lines{': ' + errors[0][:200] if errors else ''}")
-    _delete_resources(kube_api, parallel_api, keys)
-    _wait_no_managed_secrets(kube_api)
     ecrcontrol.stop()
+    _delete_resources(kube_api, parallel_api, keys)
+    _wait_no_managed_secrets(kube_api, parallel_api, size_namespaces)
 
 
 def _floor(kube_api, parallel_api, namespace: str, run: str) -> float:
