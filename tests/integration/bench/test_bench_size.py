@@ -37,6 +37,7 @@ from kubernetes.client.rest import ApiException
 
 from devstack.processes import free_port
 from devstack.webserver import WebServer
+from secrets_app.models import NamespacedPullSecret
 
 from ..helpers import GROUP, VERSION, aws_access, create_cluster_resource, wait_for
 from ..operator import process_env
@@ -262,6 +263,11 @@ def test_bench_at_size(
         kube_api, parallel_api, [(b["metadata"]["namespace"], b["metadata"]["name"]) for b in bodies]
     )
     _wait_no_managed_secrets(kube_api, parallel_api, size_namespaces)
+    # ... and until the controller has handled their deletions (one watch thread hands on a kind's
+    # events in order: the keep-pace creates would queue behind 2,000 deletions).
+    wait_for(
+        lambda: not NamespacedPullSecret.objects.filter(name__startswith=f"adm-{run}").exists(), timeout=600
+    )
 
     # The keep-pace token's refresh point comes after phase 6 (estimated from the creates above).
     estimate = SIZE * statistics.mean(with_webhooks) * 1.3 + 150 + IDLE_SECONDS + SIZE * 0.01
