@@ -139,12 +139,13 @@ def note_version(row: PullSecretResource, resource_version: str) -> None:
 def forget(cluster: Cluster, kind: Kind, namespace: str, name: str) -> None:
     """Drop the resource's row and its Secrets' rows (matched by name too: the uid may be unknown)."""
     rows = model_for(kind).objects.filter(**lookup(cluster, kind, namespace, name))
-    uids = [uid for uid in rows.values_list("uid", flat=True) if uid]
-    ManagedSecret.objects.filter(cluster=cluster, owner_uid__in=uids).delete()
-    ManagedSecret.objects.filter(
-        cluster=cluster, owner_kind=kind.kind, owner_namespace=namespace, owner_name=name
-    ).delete()
-    rows.delete()
+    with transaction.atomic():  # one commit (a mass delete hands the watch thousands of these)
+        uids = [uid for uid in rows.values_list("uid", flat=True) if uid]
+        ManagedSecret.objects.filter(cluster=cluster, owner_uid__in=uids).delete()
+        ManagedSecret.objects.filter(
+            cluster=cluster, owner_kind=kind.kind, owner_namespace=namespace, owner_name=name
+        ).delete()
+        rows.delete()
 
 
 def forget_missing(
