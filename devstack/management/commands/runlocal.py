@@ -74,7 +74,8 @@ class Command(BaseCommand):
                 check=True,
                 capture_output=True,
             )
-            web_env = {**child_env, "ECRCONTROL_EMBEDDED": "1"}
+            # MALLOC_ARENA_MAX as the image sets it (Dockerfile).
+            web_env = {**child_env, "ECRCONTROL_EMBEDDED": "1", "MALLOC_ARENA_MAX": "2"}
             if "AWS_ENDPOINT_URL_ECR" in env:  # the local ECR: the operator gets an identity of its own
                 web_env.update(LOCAL_OPERATOR_IDENTITY, AWS_SECRET_ACCESS_KEY=secrets.token_urlsafe(30))
             web = stack.enter_context(WebServer(web_env, host=host, port=port))

@@ -98,7 +98,11 @@ class _Ecrcontrol:
             tmp_path,
         )
         # One Lease for the restarts: a clean stop releases it, as in production.
-        self.settings = {**BENCH_SETTINGS, "ECRCONTROL_LEADER_ELECTION_NAME": f"bench-{uuid.uuid4().hex[:6]}"}
+        self.settings = {
+            **BENCH_SETTINGS,
+            "ECRCONTROL_LEADER_ELECTION_NAME": f"bench-{uuid.uuid4().hex[:6]}",
+            "MALLOC_ARENA_MAX": "2",  # as the image sets it (Dockerfile)
+        }
         self.web: WebServer | None = None
         self.op = None
 
@@ -332,16 +336,18 @@ def test_bench_at_size(
         print(f"  restart with {SIZE} in place: /readyz after {ready_seconds:.1f} s")
         probe.report("restart (and 30 s after)", SIZE)
         print(f"    memory: {measure.memory_line(ecrcontrol.roles)}")
-        # The same with glibc's malloc kept to 2 arenas (a process of many threads otherwise
-        # grows up to 8 per core, each holding freed memory): the rest of the run keeps it.
-        ecrcontrol.stop()
-        ecrcontrol.settings["MALLOC_ARENA_MAX"] = "2"
-        ready_seconds = ecrcontrol.start()
-        time.sleep(30)
-        print(
-            f"  restart with MALLOC_ARENA_MAX=2 (kept from here on): /readyz after {ready_seconds:.1f} s; "
-            f"30 s later memory {measure.memory_line(ecrcontrol.roles)}"
-        )
+        # For comparison, glibc's default number of malloc arenas (up to 8 per core in a process
+        # of many threads, each holding freed memory), then back to the image's setting.
+        for arenas in ("", "2"):
+            ecrcontrol.stop()
+            ecrcontrol.settings.pop("MALLOC_ARENA_MAX", None)
+            ecrcontrol.settings.update({"MALLOC_ARENA_MAX": arenas} if arenas else {})
+            ecrcontrol.start()
+            time.sleep(30)
+            if not arenas:
+                print(
+                    f"    memory with glibc's default arenas instead: {measure.memory_line(ecrcontrol.roles)}"
+                )
         probe.roles = ecrcontrol.roles
 
         # 5. Idle (between refreshes: the keep-pace token is not due yet).
