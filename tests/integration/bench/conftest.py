@@ -30,7 +30,7 @@ from kubernetes.client.rest import ApiException
 from devstack.ecr import LocalECR
 from devstack.webserver import WebServer
 
-from ..helpers import GROUP, VERSION, delete_all_resources
+from ..helpers import GROUP, VERSION, delete_all_resources, wait_for
 from ..operator import process_env
 from ..webhooks.conftest import mint_key, proxy, set_registered, web_server, webhooks  # noqa: F401 - fixtures
 
@@ -38,6 +38,7 @@ COUNT = int(os.environ.get("ECRCONTROL_BENCH_COUNT", "1000"))
 IDLE_SECONDS = float(os.environ.get("ECRCONTROL_BENCH_IDLE_SECONDS", "600"))
 MODES = os.environ.get("ECRCONTROL_BENCH_MODES", "embedded,workers-2,workers-4").split(",")
 IDENTITIES = 5
+MANAGED_BY = "app.kubernetes.io/managed-by=ecrcontrol"  # the managed Secrets' label
 # Production defaults where the tests speed things up (tests/integration/operator.py).
 BENCH_SETTINGS = {"ECRCONTROL_LOG_LEVEL": "INFO", "ECRCONTROL_RECONCILE_LEASE_SECONDS": "60"}
 
@@ -154,4 +155,13 @@ def denial_line(denials: collections.Counter) -> str:
         return "no create was denied"
     return f"{sum(denials.values())} creates denied and retried: " + "; ".join(
         f"{count}x {message}" for message, count in denials.most_common(3)
+    )
+
+
+def wait_until_no_managed_secrets(kube_api, timeout: float = 600) -> None:
+    core = client.CoreV1Api(kube_api)
+    wait_for(
+        lambda: not core.list_secret_for_all_namespaces(label_selector=MANAGED_BY, limit=1).items,
+        timeout=timeout,
+        interval=1,
     )

@@ -21,9 +21,17 @@ import uuid
 import pytest
 from kubernetes import client
 
-from ..helpers import GROUP, VERSION, aws_access, create_cluster_resource, delete_all_resources, wait_for
+from ..helpers import GROUP, VERSION, aws_access, create_cluster_resource, delete_all_resources
 from . import measure
-from .conftest import COUNT, IDENTITIES, IDLE_SECONDS, MODES, create_namespaced, denial_line
+from .conftest import (
+    COUNT,
+    IDENTITIES,
+    IDLE_SECONDS,
+    MODES,
+    create_namespaced,
+    denial_line,
+    wait_until_no_managed_secrets,
+)
 
 # Minutes of measuring, not the suite's 300 s per test.
 pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True), pytest.mark.timeout(4 * 3600)]
@@ -153,16 +161,7 @@ def test_bench_at_scale(mode, kube_api, operator_ecr, identities, bench_namespac
 def _clean_slate(kube_api) -> None:
     """No resources, and none of their Secrets left for the garbage collector to delete."""
     delete_all_resources(kube_api)
-    core = client.CoreV1Api(kube_api)
-    wait_for(
-        lambda: (
-            not core.list_secret_for_all_namespaces(
-                label_selector="app.kubernetes.io/managed-by=ecrcontrol", limit=1
-            ).items
-        ),
-        timeout=600,
-        interval=1,
-    )
+    wait_until_no_managed_secrets(kube_api)
 
 
 def _earliest_refresh(kube_api, keys: set) -> datetime.datetime:

@@ -43,7 +43,13 @@ from ..helpers import GROUP, VERSION, aws_access, create_cluster_resource, wait_
 from ..operator import process_env
 from ..webhooks.conftest import set_registered
 from . import measure
-from .conftest import BENCH_SETTINGS, create_namespaced, denial_line
+from .conftest import (
+    BENCH_SETTINGS,
+    MANAGED_BY,
+    create_namespaced,
+    denial_line,
+    wait_until_no_managed_secrets,
+)
 
 pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True), pytest.mark.timeout(4 * 3600)]
 
@@ -201,25 +207,15 @@ def _delete_resources(kube_api, parallel_api, keys: list[tuple[str, str]]) -> No
 def _wait_no_managed_secrets(kube_api, parallel_api, namespaces: list[str], timeout: float = 900) -> None:
     """Delete the managed Secrets of deleted resources at once: the garbage collector would take
     minutes (kube-controller-manager's client does 20 requests a second)."""
-    selector = "app.kubernetes.io/managed-by=ecrcontrol"
     parallel_api(
         [
             lambda api, ns=ns: client.CoreV1Api(api).delete_collection_namespaced_secret(
-                ns, label_selector=selector
+                ns, label_selector=MANAGED_BY
             )
             for ns in namespaces
         ]
     )
-    core = client.CoreV1Api(kube_api)
-    wait_for(
-        lambda: (
-            not core.list_secret_for_all_namespaces(
-                label_selector="app.kubernetes.io/managed-by=ecrcontrol", limit=1
-            ).items
-        ),
-        timeout=timeout,
-        interval=1,
-    )
+    wait_until_no_managed_secrets(kube_api, timeout)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -431,6 +427,6 @@ def _earliest_refresh(kube_api) -> datetime.datetime:
 
 def _managed(kube_api) -> list[dict]:
     response = client.CoreV1Api(kube_api).list_secret_for_all_namespaces(
-        label_selector="app.kubernetes.io/managed-by=ecrcontrol", _preload_content=False
+        label_selector=MANAGED_BY, _preload_content=False
     )
     return json.loads(response.data)["items"]
