@@ -32,6 +32,7 @@ import urllib.request
 import uuid
 
 import pytest
+from django_q.brokers import get_broker
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
@@ -268,6 +269,8 @@ def test_bench_at_size(
     wait_for(
         lambda: not NamespacedPullSecret.objects.filter(name__startswith=f"adm-{run}").exists(), timeout=600
     )
+    if mode != "embedded":  # ... and the workers have taken the reconciles those deletions queued
+        wait_for(lambda: get_broker().queue_size() == 0, timeout=600)
 
     # The keep-pace token's refresh point comes after phase 6 (estimated from the creates above).
     estimate = SIZE * statistics.mean(with_webhooks) * 1.3 + 150 + IDLE_SECONDS + SIZE * 0.01
