@@ -273,7 +273,7 @@ def test_bench_at_size(
         wait_for(lambda: get_broker().queue_size() == 0, timeout=600)
 
     # The keep-pace token's refresh point comes after phase 6 (estimated from the creates above).
-    estimate = SIZE * statistics.mean(with_webhooks) * 1.3 + 150 + IDLE_SECONDS + SIZE * 0.01
+    estimate = SIZE * statistics.mean(with_webhooks) * 1.3 + 300 + IDLE_SECONDS + SIZE * 0.01
     operator_ecr.token_lifetime = datetime.timedelta(seconds=2 * estimate)
 
     # 2. Keep pace.
