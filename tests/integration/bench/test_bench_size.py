@@ -38,6 +38,7 @@ from kubernetes.client.rest import ApiException
 
 from devstack.processes import free_port
 from devstack.webserver import WebServer
+from secrets_app.kube.kinds import OWNER_UID_LABEL
 from secrets_app.models import NamespacedPullSecret
 
 from ..helpers import GROUP, VERSION, aws_access, create_cluster_resource, wait_for
@@ -273,7 +274,7 @@ def test_bench_at_size(
         wait_for(lambda: get_broker().queue_size() == 0, timeout=600)
 
     # The keep-pace token's refresh point comes after phase 6 (estimated from the creates above).
-    estimate = SIZE * statistics.mean(with_webhooks) * 1.3 + 300 + IDLE_SECONDS + SIZE * 0.01
+    estimate = SIZE * statistics.mean(with_webhooks) * 1.3 + 200 + IDLE_SECONDS + SIZE * 0.02
     operator_ecr.token_lifetime = datetime.timedelta(seconds=2 * estimate)
 
     # 2. Keep pace.
@@ -306,7 +307,7 @@ def test_bench_at_size(
             name = f"fan-{run}-{count}"
             wanted = {(ns, name) for ns in size_namespaces[:count]}
             begin = time.monotonic()
-            create_cluster_resource(
+            created = create_cluster_resource(
                 kube_api,
                 name,
                 size_namespaces[:count],
@@ -322,6 +323,15 @@ def test_bench_at_size(
             )
             client.CustomObjectsApi(kube_api).delete_cluster_custom_object(
                 GROUP, VERSION, "clusterawsecrimagepullsecrets", name
+            )
+            owned = f"{OWNER_UID_LABEL}={created['metadata']['uid']}"  # not left to the garbage collector
+            parallel_api(
+                [
+                    lambda api, ns=ns, owned=owned: client.CoreV1Api(api).delete_collection_namespaced_secret(
+                        ns, label_selector=owned
+                    )
+                    for ns in size_namespaces[:count]
+                ]
             )
         secrets.wait(lambda: not any(k[1].startswith(f"fan-{run}") for k in secrets.created), 600)
 
