@@ -72,7 +72,7 @@ class Store:
 
     def in_namespace(self, namespace: str) -> list[dict]:
         """The objects of one namespace ("" for cluster-scoped ones), as copies."""
-        return copy.deepcopy(list(self._by_namespace.get(namespace, {}).values()))
+        return copy.deepcopy(self.snapshot(namespace))
 
 
 def _key(obj: dict) -> tuple[str, str]:

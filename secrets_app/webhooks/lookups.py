@@ -30,14 +30,14 @@ class ClusterLookups:
         cluster = Cluster.default()
         return cls(kube_for(cluster), str(cluster.pk))
 
-    # A ClusterAWSECRImagePullSecret may name hundreds of namespaces: past a few, one list each
-    # instead of a read per namespace (hundreds of sequential calls inside the webhook's timeout).
     def _store(self, what: str) -> store.Store | None:
         """What the controller's watches saw, where it runs in this process (the embedded default):
         as current as the API server's watch cache that a list from_cache reads, without the call."""
         kept = store.lookup(int(self.cluster_key), what) if self.cluster_key else None
         return kept if kept is not None and kept.listed else None
 
+    # A ClusterAWSECRImagePullSecret may name hundreds of namespaces: past a few, one list each
+    # instead of a read per namespace (hundreds of sequential calls inside the webhook's timeout).
     def existing_namespaces(self, names: list[str]) -> set[str]:
         kept = self._store(store.NAMESPACES)
         if kept is not None:
