@@ -256,7 +256,5 @@ class Handlers:
             rows = model.objects.filter(cluster=self.cluster).exclude(service_accounts=[])
             if namespace is not None and kind is NAMESPACED:
                 rows = rows.filter(namespace=namespace)
-            for row in rows:
-                if row.service_accounts:
-                    found.append(((kind.kind, getattr(row, "namespace", ""), row.name), row))
+            found += [((kind.kind, getattr(row, "namespace", ""), row.name), row) for row in rows]
         return found
