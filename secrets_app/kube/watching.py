@@ -12,6 +12,7 @@ import datetime
 import json
 import logging
 import random
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ WATCH_SECONDS = 60  # the server ends each watch after this; we resume from the 
 MAX_BACKOFF = 30.0
 LIST_PAGE = 500  # objects per list request, as client-go's reflector pages its lists
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+SHARED_STRINGS = 4096  # string values a loop remembers to share (`compact`); then it starts afresh
 
 
 def lean(obj: dict) -> dict:
@@ -43,6 +45,25 @@ def lean(obj: dict) -> dict:
     if LAST_APPLIED in annotations:
         meta["annotations"] = {k: v for k, v in annotations.items() if k != LAST_APPLIED}
     return {**obj, "metadata": meta}
+
+
+def compact(value, strings: dict[str, str]):
+    """`value` with its keys interned and each string value shared with an equal one met before
+    (`strings`: a memo, emptied when it reaches SHARED_STRINGS). A JSON parse makes new strings of
+    every key and value, while thousands of objects of a kind repeat the same keys and many of the
+    same values (apiVersion, kind, namespace, condition, region, timestamps of one burst): shared,
+    the stores keep about half the memory (5.7 → 2.6 KB for a resource with its status). Keys are a
+    small vocabulary (interned for good); values are only memoised, so unique ones (uids,
+    resourceVersions) are not pinned."""
+    if isinstance(value, dict):
+        return {sys.intern(k): compact(v, strings) for k, v in value.items()}
+    if isinstance(value, list):
+        return [compact(v, strings) for v in value]
+    if isinstance(value, str):
+        if len(strings) >= SHARED_STRINGS:
+            strings.clear()
+        return strings.setdefault(value, value)
+    return value
 
 
 class _Gone(Exception):
@@ -116,6 +137,7 @@ class WatchLoop(threading.Thread):
         super().__init__(name=f"watch-{label}{source.name}", daemon=True)
         self.source, self.on_list, self.on_event, self.stop_event = source, on_list, on_event, stop
         self.slim = slim
+        self._strings: dict[str, str] = {}  # compact's memo: only this loop's thread uses it
         self.resource_version = ""
         self.lists = 0  # how many times it (re-)listed: visible to tests and metrics
         self.failures = 0  # consecutive failed connections, for the backoff
@@ -164,7 +186,7 @@ class WatchLoop(threading.Thread):
                 _request_timeout=(5, 60),
             )
             page = json.loads(response.data)
-            items += [self.slim(item) for item in page.get("items") or []]  # a metadata list of none: null
+            items += [self._keep(item) for item in page.get("items") or []]  # a metadata list of none: null
             if not page["metadata"].get("continue"):
                 break
             more = {"_continue": page["metadata"]["continue"]}
@@ -172,6 +194,10 @@ class WatchLoop(threading.Thread):
         self.lists += 1
         self.on_list(items, listed_at)
         self.resource_version = page["metadata"]["resourceVersion"]  # only once the list is handled
+
+    def _keep(self, obj: dict) -> dict:
+        """What of `obj` is handed on, in as little memory as it takes."""
+        return compact(self.slim(obj), self._strings)
 
     def _watch_until_stopped(self) -> None:
         while not self.stop_event.is_set():
@@ -195,7 +221,7 @@ class WatchLoop(threading.Thread):
                     self.resource_version = obj["metadata"]["resourceVersion"]
                     self.failures = 0
                     if event["type"] != "BOOKMARK":
-                        self.on_event(self.slim(obj), event["type"] == "DELETED")
+                        self.on_event(self._keep(obj), event["type"] == "DELETED")
                     if self.stop_event.is_set():
                         return
             except ApiException as exc:

@@ -4,10 +4,11 @@ news to the process that wrote the version they carry."""
 from __future__ import annotations
 
 import datetime
+import json
 
 from secrets_app.aws.ecr import Token
 from secrets_app.kube.store import Store
-from secrets_app.kube.watching import LAST_APPLIED, lean
+from secrets_app.kube.watching import LAST_APPLIED, SHARED_STRINGS, compact, lean
 from secrets_app.services.secrets import dockerconfig
 
 
@@ -57,6 +58,23 @@ def test_watches_hand_on_no_managed_fields_nor_last_applied_configuration():
     assert "managedFields" not in meta
     assert meta["annotations"] == {"team": "a"}
     assert "managedFields" in obj["metadata"]  # a copy: the original is not changed
+
+
+def test_compact_objects_share_equal_strings_and_stay_equal():
+    texts = [json.dumps(_obj(str(n), name=f"r{n}")) for n in range(3)]  # each parse: new strings
+    strings: dict[str, str] = {}
+    first, second, third = (compact(json.loads(text), strings) for text in texts)
+    assert [first, second, third] == [json.loads(text) for text in texts]
+    assert first["metadata"]["namespace"] is second["metadata"]["namespace"]
+    assert next(iter(first["metadata"])) is next(iter(third["metadata"]))  # keys too
+    assert first["metadata"]["name"] == "r0" and third["metadata"]["name"] == "r2"
+
+
+def test_compact_remembers_a_bounded_number_of_values():
+    strings: dict[str, str] = {}
+    for n in range(SHARED_STRINGS * 3):
+        compact({"uid": f"u-{n}"}, strings)
+    assert len(strings) <= SHARED_STRINGS  # unique values (uids, resourceVersions) are not pinned
 
 
 def test_the_managed_secrets_watch_keeps_a_hash_of_the_data_that_tells_a_hand_edit():
