@@ -13,7 +13,6 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from django.db import transaction
 from django.db.models import Case, F, Value, When
 
 from ..aws.ecr import ECRError, Token
@@ -456,7 +455,7 @@ class _Reconciler:
             "owner_namespace": self.meta.get("namespace", ""),
             "owner_name": self.meta["name"],
         }
-        with transaction.atomic():
+        with mirror.one_writer():
             for ns, fields in self._records.items():
                 key = {
                     "cluster": self.cluster,
@@ -528,24 +527,25 @@ class _Reconciler:
         # resourceVersion only moves to one of the spec it holds: the status patch may return a
         # spec edited since this reconcile read it, which the row has not mirrored yet (a delete
         # from the dashboard or the API would then pass its precondition and drop that edit).
-        self._rows().update(
-            resource_version=Case(
-                When(generation=latest.get("generation") or 0, then=Value(latest["resourceVersion"])),
-                default=F("resource_version"),
-            ),
-            ready=outcome.ready,
-            reason=outcome.reason,
-            message=outcome.message,
-            observed_generation=generation,
-            status_identity=outcome.identity,
-            last_refresh=dockerconfig.parse_time(new.get("lastRefreshTime")),
-            expires_at=outcome.expires_at,
-            next_refresh=outcome.next_refresh,
-            transition_time=dockerconfig.parse_time(new["conditions"][0]["lastTransitionTime"]),
-            synced_at=self.now,
-            requeue_at=requeue_at,
-            failures=failures,
-        )
+        with mirror.one_writer():
+            self._rows().update(
+                resource_version=Case(
+                    When(generation=latest.get("generation") or 0, then=Value(latest["resourceVersion"])),
+                    default=F("resource_version"),
+                ),
+                ready=outcome.ready,
+                reason=outcome.reason,
+                message=outcome.message,
+                observed_generation=generation,
+                status_identity=outcome.identity,
+                last_refresh=dockerconfig.parse_time(new.get("lastRefreshTime")),
+                expires_at=outcome.expires_at,
+                next_refresh=outcome.next_refresh,
+                transition_time=dockerconfig.parse_time(new["conditions"][0]["lastTransitionTime"]),
+                synced_at=self.now,
+                requeue_at=requeue_at,
+                failures=failures,
+            )
         return changed
 
     def _rows(self):
