@@ -99,6 +99,19 @@ def cpu_seconds(pid: int) -> float:
     return total / CLK_TCK
 
 
+def wait_quiet(roles: dict[str, int], share: float = 0.05, window: float = 2.0, timeout: float = 600) -> None:
+    """Until the roles' processes use under `share` of a core over `window` seconds: done with
+    what an earlier phase left them (reconciles still queued), which a later phase would queue
+    behind. Idle, they use 0.2 %."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = sum(cpu_seconds(pid) for pid in roles.values())
+        time.sleep(window)
+        if sum(cpu_seconds(pid) for pid in roles.values()) - before < share * window:
+            return
+    raise AssertionError(f"ecrcontrol still busy after {timeout:.0f} s")
+
+
 def memory(pid: int) -> tuple[int, int, int]:
     """(processes, RSS bytes, PSS bytes) of the process tree."""
     rss = pss = count = 0

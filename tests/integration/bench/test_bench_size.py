@@ -272,6 +272,7 @@ def test_bench_at_size(
     )
     if mode != "embedded":  # ... and the workers have taken the reconciles those deletions queued
         wait_for(lambda: get_broker().queue_size() == 0, timeout=600)
+    measure.wait_quiet(ecrcontrol.roles)  # ... and run them
 
     # The keep-pace token's refresh point comes after phase 6 (estimated from the creates above).
     estimate = SIZE * statistics.mean(with_webhooks) * 1.3 + 200 + IDLE_SECONDS + SIZE * 0.02
