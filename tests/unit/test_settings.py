@@ -78,3 +78,14 @@ def test_the_embedded_default_renews_its_lease_every_15_s_and_standby_setups_eve
     )
     refused = _lease_timing(ECRCONTROL_EMBEDDED="1", ECRCONTROL_LEADER_ELECTION_LEASE_SECONDS="30")
     assert "_LEASE_SECONDS > ..._RENEW_SECONDS > ..._RETRY_SECONDS > 0" in refused
+
+
+@pytest.mark.django_db
+def test_each_sqlite_connection_keeps_a_small_page_cache():
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("a SQLite setting")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        assert cursor.fetchone()[0] == -512  # KiB; SQLite's default is 2 MiB per connection
