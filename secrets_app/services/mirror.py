@@ -5,11 +5,9 @@ Rows are written with QuerySet.update/create so that no save signal can push the
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-import threading
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from ..kube.kinds import CLUSTER, NAMESPACED, Kind
 from ..models import Cluster, ClusterPullSecret, ManagedSecret, NamespacedPullSecret, PullSecretResource
@@ -20,25 +18,6 @@ MODELS: dict[str, type[PullSecretResource]] = {
     NAMESPACED.kind: NamespacedPullSecret,
     CLUSTER.kind: ClusterPullSecret,
 }
-
-
-# SQLite takes one writer at a time, and a writer that finds the database locked sleeps in its busy
-# handler (1, 2, 5, 10, ... ms) before it tries again: with the reconcile threads writing their rows
-# at once, half of their time went to those sleeps (py-spy during a refresh of 1,000). Writers of one
-# process queue on this lock instead and go on the moment it is free.
-_sqlite_writer = threading.Lock()
-
-
-@contextlib.contextmanager
-def one_writer():
-    """A transaction for writing rows: on SQLite, one at a time in this process. Inside a
-    transaction already (which on SQLite holds the write lock: BEGIN IMMEDIATE), just a savepoint."""
-    if connection.vendor != "sqlite" or connection.in_atomic_block:
-        with transaction.atomic():
-            yield
-        return
-    with _sqlite_writer, transaction.atomic():
-        yield
 
 
 def model_for(kind: Kind) -> type[PullSecretResource]:
@@ -129,21 +108,20 @@ def upsert(cluster: Cluster, kind: Kind, body: dict, row=UNREAD) -> tuple[PullSe
     rows = model.objects.filter(**key)
     if row is UNREAD:
         row = one(rows)
-    with one_writer():
-        if row is not None and row.uid and row.uid != fields["uid"]:
-            # Deleted and re-created under the same name: a new object, forget the old one's state.
-            forget(cluster, kind, key.get("namespace", ""), meta["name"])
-            row = None
-        if row is not None and rows.filter(pk=row.pk).update(**fields):
-            for name, value in fields.items():
-                setattr(row, name, value)
-            return row, False
-        try:
-            with transaction.atomic():
-                return model.objects.create(**key, **fields), True
-        except IntegrityError:  # created a moment ago by another process (the watch, or a writer's result)
-            rows.update(**fields)
-            return rows.get(), False
+    if row is not None and row.uid and row.uid != fields["uid"]:
+        # Deleted and re-created under the same name: a new object, forget the old one's state.
+        forget(cluster, kind, key.get("namespace", ""), meta["name"])
+        row = None
+    if row is not None and rows.filter(pk=row.pk).update(**fields):
+        for name, value in fields.items():
+            setattr(row, name, value)
+        return row, False
+    try:
+        with transaction.atomic():
+            return model.objects.create(**key, **fields), True
+    except IntegrityError:  # created a moment ago by another process (the watch, or a writer's result)
+        rows.update(**fields)
+        return rows.get(), False
 
 
 def failures(rows) -> int:
@@ -153,16 +131,15 @@ def failures(rows) -> int:
 
 def note_version(row: PullSecretResource, resource_version: str) -> None:
     """A change that left the spec alone: only the resourceVersion (for optimistic concurrency)."""
-    with one_writer():
-        type(row).objects.filter(pk=row.pk).update(
-            resource_version=resource_version, synced_at=datetime.datetime.now(datetime.UTC)
-        )
+    type(row).objects.filter(pk=row.pk).update(
+        resource_version=resource_version, synced_at=datetime.datetime.now(datetime.UTC)
+    )
 
 
 def forget(cluster: Cluster, kind: Kind, namespace: str, name: str) -> None:
     """Drop the resource's row and its Secrets' rows (matched by name too: the uid may be unknown)."""
     rows = model_for(kind).objects.filter(**lookup(cluster, kind, namespace, name))
-    with one_writer():  # one commit (a mass delete hands the watch thousands of these)
+    with transaction.atomic():  # one commit (a mass delete hands the watch thousands of these)
         uids = [uid for uid in rows.values_list("uid", flat=True) if uid]
         ManagedSecret.objects.filter(cluster=cluster, owner_uid__in=uids).delete()
         ManagedSecret.objects.filter(
@@ -184,6 +161,5 @@ def forget_missing(
         .exclude(uid="")
         .exclude(synced_at__gte=listed_at)
     )
-    with one_writer():
-        ManagedSecret.objects.filter(cluster=cluster, owner_uid__in=stale.values("uid")).delete()
-        stale.delete()
+    ManagedSecret.objects.filter(cluster=cluster, owner_uid__in=stale.values("uid")).delete()
+    stale.delete()

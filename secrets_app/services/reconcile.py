@@ -13,6 +13,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from django.db import transaction
 from django.db.models import Case, F, Value, When
 
 from ..aws.ecr import ECRError, Token
@@ -525,7 +526,7 @@ class _Reconciler:
         # resourceVersion only moves to one of the spec it holds: the status patch may return a
         # spec edited since this reconcile read it, which the row has not mirrored yet (a delete
         # from the dashboard or the API would then pass its precondition and drop that edit).
-        with mirror.one_writer():  # the run's rows in one commit
+        with transaction.atomic():  # the run's rows in one commit
             self._save_records()
             self._rows().update(
                 resource_version=Case(

@@ -187,6 +187,6 @@ def test_a_relist_of_resources_already_mirrored_reads_their_rows_in_one_query(
         mirror.upsert(handlers.cluster, NAMESPACED, item)
         bodies.append(item)
     NamespacedPullSecret.objects.update(observed_generation=1)  # reconciled already
-    with django_assert_num_queries(5):  # the rows; forget_missing: two deletes in a savepoint (2)
+    with django_assert_num_queries(3):  # the rows, and forget_missing's two deletes of rows not listed
         handlers.resources_listed(NAMESPACED, bodies, NOW)
     assert handlers.queued == []  # as mirrored: nothing to reconcile
