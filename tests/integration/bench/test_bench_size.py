@@ -427,7 +427,6 @@ def _floor(kube_api, parallel_api, namespace: str, run: str, like: dict | None =
     status = like["status"] if like else None
     payload = {".dockerconfigjson": "x" * 2400}
     names = [f"floor-{run}-{i}" for i in range(SIZE)]
-    floor_objects = client.CustomObjectsApi(kube_api)
 
     def create(name):
         def call(api):
@@ -440,7 +439,12 @@ def _floor(kube_api, parallel_api, namespace: str, run: str, like: dict | None =
                     VERSION,
                     namespace,
                     FLOOR_PLURAL,
-                    {**_floor_object(name), "spec": like["spec"]},
+                    {
+                        "apiVersion": f"{FLOOR_GROUP}/{VERSION}",
+                        "kind": "FloorPullSecret",
+                        "metadata": {"name": name},
+                        "spec": like["spec"],
+                    },
                 )
 
         return call
@@ -466,17 +470,13 @@ def _floor(kube_api, parallel_api, namespace: str, run: str, like: dict | None =
     elapsed = time.monotonic() - begin
     client.CoreV1Api(kube_api).delete_collection_namespaced_secret(namespace)
     if status is not None:
-        floor_objects.delete_collection_namespaced_custom_object(
+        client.CustomObjectsApi(kube_api).delete_collection_namespaced_custom_object(
             FLOOR_GROUP, VERSION, namespace, FLOOR_PLURAL
         )
     return elapsed
 
 
 FLOOR_GROUP, FLOOR_PLURAL = "floor.bench.ecrcontrol.test", "floorpullsecrets"
-
-
-def _floor_object(name: str) -> dict:
-    return {"apiVersion": f"{FLOOR_GROUP}/{VERSION}", "kind": "FloorPullSecret", "metadata": {"name": name}}
 
 
 def _install_floor_crd(kube_api) -> None:
@@ -488,8 +488,12 @@ def _install_floor_crd(kube_api) -> None:
     crd["metadata"] = {"name": f"{FLOOR_PLURAL}.{FLOOR_GROUP}"}
     crd.pop("status", None)
     crd["spec"]["group"] = FLOOR_GROUP
-    crd["spec"]["names"] = {"plural": FLOOR_PLURAL, "singular": "floorpullsecret", "kind": "FloorPullSecret"}
-    crd["spec"]["names"]["listKind"] = "FloorPullSecretList"
+    crd["spec"]["names"] = {
+        "plural": FLOOR_PLURAL,
+        "singular": "floorpullsecret",
+        "kind": "FloorPullSecret",
+        "listKind": "FloorPullSecretList",
+    }
     crd["spec"]["versions"] = [v for v in crd["spec"]["versions"] if v["name"] == VERSION]
     crd["spec"]["versions"][0]["storage"] = True
     crd["spec"].pop("conversion", None)
