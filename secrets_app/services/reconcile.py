@@ -175,6 +175,7 @@ class _Reconciler:
             return self._sync_namespace(ns, tokens, identity, known)
 
         syncs = _in_parallel(sync, targets)  # namespaces are independent: written side by side
+        self._save_records()
         if self._spec_may_have_changed() or specs.namespace_selector(self.kind, self.body) is not None:
             self._prune(set(targets))
         if self.rotated and wanted.kind == access.SECRET:
@@ -449,23 +450,24 @@ class _Reconciler:
         self._records[ns] = fields
 
     def _save_records(self) -> None:
-        """The ManagedSecret rows of this run (in `_finish`'s transaction: one commit per run)."""
+        """The ManagedSecret rows of this run, in one transaction (one commit, not one per namespace)."""
         owner = {
             "owner_kind": self.kind.kind,
             "owner_namespace": self.meta.get("namespace", ""),
             "owner_name": self.meta["name"],
         }
-        for ns, fields in self._records.items():
-            key = {
-                "cluster": self.cluster,
-                "namespace": ns,
-                "name": self.spec["secretName"],
-                "owner_uid": self.meta["uid"],
-            }
-            # An update, and a create only for a new row: one query in the usual case, where
-            # update_or_create would read the row (locked) first.
-            if not ManagedSecret.objects.filter(**key).update(**fields, **owner, updated=self.now):
-                ManagedSecret.objects.create(**key, **fields, **owner)
+        with transaction.atomic():
+            for ns, fields in self._records.items():
+                key = {
+                    "cluster": self.cluster,
+                    "namespace": ns,
+                    "name": self.spec["secretName"],
+                    "owner_uid": self.meta["uid"],
+                }
+                # An update, and a create only for a new row: one query in the usual case, where
+                # update_or_create would read the row (locked) first.
+                if not ManagedSecret.objects.filter(**key).update(**fields, **owner, updated=self.now):
+                    ManagedSecret.objects.create(**key, **fields, **owner)
 
     # -- status ----------------------------------------------------------------------------
     def _finish_synced(self, syncs: list[_NamespaceSync], tokens: _Tokens) -> None:
@@ -526,26 +528,24 @@ class _Reconciler:
         # resourceVersion only moves to one of the spec it holds: the status patch may return a
         # spec edited since this reconcile read it, which the row has not mirrored yet (a delete
         # from the dashboard or the API would then pass its precondition and drop that edit).
-        with transaction.atomic():  # the run's rows in one commit
-            self._save_records()
-            self._rows().update(
-                resource_version=Case(
-                    When(generation=latest.get("generation") or 0, then=Value(latest["resourceVersion"])),
-                    default=F("resource_version"),
-                ),
-                ready=outcome.ready,
-                reason=outcome.reason,
-                message=outcome.message,
-                observed_generation=generation,
-                status_identity=outcome.identity,
-                last_refresh=dockerconfig.parse_time(new.get("lastRefreshTime")),
-                expires_at=outcome.expires_at,
-                next_refresh=outcome.next_refresh,
-                transition_time=dockerconfig.parse_time(new["conditions"][0]["lastTransitionTime"]),
-                synced_at=self.now,
-                requeue_at=requeue_at,
-                failures=failures,
-            )
+        self._rows().update(
+            resource_version=Case(
+                When(generation=latest.get("generation") or 0, then=Value(latest["resourceVersion"])),
+                default=F("resource_version"),
+            ),
+            ready=outcome.ready,
+            reason=outcome.reason,
+            message=outcome.message,
+            observed_generation=generation,
+            status_identity=outcome.identity,
+            last_refresh=dockerconfig.parse_time(new.get("lastRefreshTime")),
+            expires_at=outcome.expires_at,
+            next_refresh=outcome.next_refresh,
+            transition_time=dockerconfig.parse_time(new["conditions"][0]["lastTransitionTime"]),
+            synced_at=self.now,
+            requeue_at=requeue_at,
+            failures=failures,
+        )
         return changed
 
     def _rows(self):

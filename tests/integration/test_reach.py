@@ -204,10 +204,13 @@ def test_listed_service_accounts_get_the_entry_after_theirs_and_lose_only_it_whe
     body = wait_for(lambda: (b := get_namespaced_resource(kube_api, namespace, "pull")) and is_ready(b) and b)
     assert status_namespaces(body)[namespace]["serviceAccounts"] == ["builder"]
     assert SECRET not in pull_secrets(kube_api, namespace, "default")  # not listed: left alone
-    events = client.CoreV1Api(kube_api).list_namespaced_event(
-        namespace, field_selector="involvedObject.name=pull"
+    core = client.CoreV1Api(kube_api)
+    wait_for(  # events are recorded after the status is written
+        lambda: any(
+            e.reason == "ServiceAccountPatched" and "builder" in e.message
+            for e in core.list_namespaced_event(namespace, field_selector="involvedObject.name=pull").items
+        )
     )
-    assert any(e.reason == "ServiceAccountPatched" and "builder" in e.message for e in events.items)
 
     client.CustomObjectsApi(kube_api).patch_namespaced_custom_object(
         GROUP, VERSION, namespace, "awsecrimagepullsecrets", "pull", {"spec": {"serviceAccounts": None}}
@@ -429,10 +432,15 @@ def test_a_service_account_that_cannot_be_patched_fails_only_its_namespace(
         )
         assert has_secret(kube_api, locked)  # the Secret itself is written there all the same
         assert not is_ready(body)
-        events = client.CoreV1Api(kube_api).list_namespaced_event(
-            "default", field_selector=f"involvedObject.name={name}"
+        core = client.CoreV1Api(kube_api)
+        wait_for(  # events are recorded after the status is written
+            lambda: any(
+                e.reason == "ServiceAccountPatchFailed" and locked in e.message
+                for e in core.list_namespaced_event(
+                    "default", field_selector=f"involvedObject.name={name}"
+                ).items
+            )
         )
-        assert any(e.reason == "ServiceAccountPatchFailed" and locked in e.message for e in events.items)
     finally:
         cleanup()
 

@@ -95,10 +95,14 @@ def test_namespaced_resource_gets_a_ready_secret_and_events(kube_api, operator, 
     created = create_namespaced_resource(kube_api, namespace, "pull")
     body = wait_for(lambda: (b := get_namespaced_resource(kube_api, namespace, "pull")) and is_ready(b) and b)
     assert_valid_pull_secret(read_secret(kube_api, namespace, "ecr-pull"), created)
-    events = client.CoreV1Api(kube_api).list_namespaced_event(
-        namespace, field_selector=f"involvedObject.uid={body['metadata']['uid']}"
+    events = wait_for(  # events are recorded after the status is written
+        lambda: (
+            client.CoreV1Api(kube_api)
+            .list_namespaced_event(namespace, field_selector=f"involvedObject.uid={body['metadata']['uid']}")
+            .items
+        )
     )
-    assert [(e.reason, e.message) for e in events.items] == [
+    assert [(e.reason, e.message) for e in events] == [
         ("SecretCreationSuccess", f"secret ecr-pull created successfully in namespace {namespace}")
     ]
 
