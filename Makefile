@@ -37,7 +37,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## bench: the README's benchmark table at BENCH_SIZE resources (default 100, about 6 minutes;
+## bench: the README's benchmark table at BENCH_SIZE resources (default 100, about 7 minutes;
 ## `make bench BENCH_SIZE=10000`): keep pace, fan-out, memory, idle, refresh, restart, admission,
 ## the dashboard and API at 1,000-10,000 rows, make run's supervisor. Figures printed, never asserted.
 BENCH_SIZE ?= 100
