@@ -108,9 +108,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # synchronous=NORMAL: in WAL mode a commit no longer waits for fsync (a power cut may lose the
     # last commits, never consistency); the mirror rows are rebuilt from the cluster anyway.
     # Connections are kept (DATABASE_CONN_MAX_AGE): opening one costs more than most queries.
-    # cache_size: each thread's connection keeps its own page cache (SQLite's default 2 MiB); with
-    # some 25 threads in the embedded default that is up to 50 MiB once the file has grown. 512 KiB each:
-    # other pages are read from the operating system's file cache.
+    # cache_size: each thread's connection keeps its own page cache (SQLite's default 2 MiB); the
+    # embedded default holds about 20 connections, up to 40 MiB once the file has grown. 512 KiB
+    # each: other pages are read from the operating system's file cache.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         timeout=20,
         transaction_mode="IMMEDIATE",

@@ -52,7 +52,7 @@ def compact(value, strings: dict[str, str]):
     (`strings`: a memo, emptied when it reaches SHARED_STRINGS). A JSON parse makes new strings of
     every key and value, while thousands of objects of a kind repeat the same keys and many of the
     same values (apiVersion, kind, namespace, condition, region, timestamps of one burst): shared,
-    the stores keep about half the memory (5.7 → 2.6 KB for a resource with its status). Keys are a
+    the stores keep about half the memory (5.7 → 2.6 KB for a synthetic resource with its status). Keys are a
     small vocabulary (interned for good); values are only memoised, so unique ones (uids,
     resourceVersions) are not pinned."""
     if isinstance(value, dict):

@@ -103,11 +103,15 @@ def wait_quiet(roles: dict[str, int], share: float = 0.05, window: float = 2.0, 
     """Until the roles' processes use under `share` of a core over `window` seconds: done with
     what an earlier phase left them (reconciles still queued), which a later phase would queue
     behind. Idle, they use 0.2 %."""
+
+    def used() -> float:
+        return sum(cpu_seconds(pid) for pid in roles.values())
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        before = sum(cpu_seconds(pid) for pid in roles.values())
+        before = used()
         time.sleep(window)
-        if sum(cpu_seconds(pid) for pid in roles.values()) - before < share * window:
+        if used() - before < share * window:
             return
     raise AssertionError(f"ecrcontrol still busy after {timeout:.0f} s")
 
